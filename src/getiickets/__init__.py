@@ -1,0 +1,1 @@
+"""getiickets: event ticketing core (hexagonal: domain, ports, adapters, entrypoints)."""

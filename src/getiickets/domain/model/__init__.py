@@ -1,0 +1,1 @@
+"""The pure model: value objects, aggregates and business errors. No ports, no I/O."""

@@ -1,0 +1,61 @@
+"""Inventory rules: stock held by reservations that expire on their own.
+
+Per ticket type, at every instant: ``available + held + sold == capacity`` where
+``held`` counts only holds that have not expired. The model here is the arithmetic;
+the ``Inventory`` port makes it atomic across processes.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import msgspec
+
+
+class Hold(msgspec.Struct, frozen=True, kw_only=True):
+    """Stock set aside for one order line until ``expires_at``."""
+
+    hold_id: str
+    ticket_type_id: str
+    quantity: int
+    expires_at: datetime
+
+    def is_live(self, now: datetime) -> bool:
+        return now < self.expires_at
+
+
+class StockLevel(msgspec.Struct, frozen=True, kw_only=True):
+    capacity: int
+    held: int
+    sold: int
+
+    @property
+    def available(self) -> int:
+        return self.capacity - self.held - self.sold
+
+
+class StockFacts(msgspec.Struct, frozen=True, kw_only=True):
+    """What the database knows about one ticket type: enough to rebuild any counter."""
+
+    ticket_type_id: str
+    capacity: int
+    sold: int
+    holds: tuple[Hold, ...] = ()
+    confirmed_hold_ids: tuple[str, ...] = ()
+    """Holds already turned into sales, so confirming one again is recognised."""
+
+    def level(self, now: datetime) -> StockLevel:
+        held = sum(hold.quantity for hold in self.holds if hold.is_live(now))
+        return StockLevel(capacity=self.capacity, held=held, sold=self.sold)
+
+
+class Confirmation(enum.StrEnum):
+    """What confirming a hold (turning it into a sale) did."""
+
+    CONFIRMED = "confirmed"
+    """The hold was live and is now sold."""
+    ALREADY_CONFIRMED = "already_confirmed"
+    """It was sold before: a repeated confirm changes nothing."""
+    LAPSED = "lapsed"
+    """The hold expired or never existed: its stock may be gone (late payment path)."""

@@ -1,0 +1,320 @@
+"""Organizers publish events and ticket types; anyone browses what is on sale."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from getiickets.domain.model.catalog import (
+    DEFAULT_MAX_PER_ORDER,
+    Event,
+    EventStatus,
+    TicketType,
+    slugify,
+    unique_slug,
+)
+from getiickets.domain.model.errors import (
+    DuplicateError,
+    ForbiddenError,
+    NotFoundError,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+)
+from getiickets.domain.model.money import DEFAULT_CURRENCY, Money
+from getiickets.domain.model.orders import OrderStatus
+from getiickets.domain.usecases.retrying import retry_on_conflict
+
+if TYPE_CHECKING:
+    from getiickets.domain.model.accounts import Actor
+    from getiickets.ports.clock import Clock, IdGenerator
+    from getiickets.ports.files import FileStorage
+    from getiickets.ports.inventory import Inventory
+    from getiickets.ports.repositories import EventQuery
+    from getiickets.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+IMAGE_URL_LIFETIME = timedelta(days=1)
+# The first bytes of each accepted image type: the declared type must match them.
+_IMAGE_SIGNATURES: dict[str, tuple[str, tuple[bytes, ...]]] = {
+    "image/png": ("png", (b"\x89PNG\r\n\x1a\n",)),
+    "image/jpeg": ("jpg", (b"\xff\xd8\xff",)),
+    "image/webp": ("webp", (b"RIFF",)),
+}
+_SLUG_SUFFIX_LENGTH = 6
+
+
+class NewTicketType(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    price: Money
+    capacity: int
+    max_per_order: int = DEFAULT_MAX_PER_ORDER
+    sales_start: datetime | None = None
+    sales_end: datetime | None = None
+
+
+class CreateEvent(msgspec.Struct, frozen=True, kw_only=True):
+    title: str
+    starts_at: datetime
+    description: str = ""
+    category: str = ""
+    city: str = ""
+    venue: str = ""
+    ends_at: datetime | None = None
+    currency: str = DEFAULT_CURRENCY
+    ticket_types: tuple[NewTicketType, ...] = ()
+
+
+class UpdateEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """Only the fields that are set change."""
+
+    title: str | msgspec.UnsetType = msgspec.UNSET
+    description: str | msgspec.UnsetType = msgspec.UNSET
+    category: str | msgspec.UnsetType = msgspec.UNSET
+    city: str | msgspec.UnsetType = msgspec.UNSET
+    venue: str | msgspec.UnsetType = msgspec.UNSET
+    starts_at: datetime | msgspec.UnsetType = msgspec.UNSET
+    ends_at: datetime | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class TicketTypeView(msgspec.Struct, frozen=True, kw_only=True):
+    ticket_type: TicketType
+    available: int
+
+
+class EventView(msgspec.Struct, frozen=True, kw_only=True):
+    event: Event
+    ticket_types: list[TicketTypeView]
+    image_url: str | None
+
+
+class EventList(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[EventView]
+    total: int
+    page: int
+    limit: int
+
+
+class TicketTypeSalesView(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    name: str
+    capacity: int
+    sold: int
+    held: int
+    available: int
+    revenue: Money
+
+
+class SalesSummary(msgspec.Struct, frozen=True, kw_only=True):
+    ticket_types: list[TicketTypeSalesView]
+    orders: dict[str, int]
+    revenue: Money
+
+
+class Catalog:
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        inventory: Inventory,
+        files: FileStorage,
+        clock: Clock,
+        ids: IdGenerator,
+    ) -> None:
+        self._uow = uow
+        self._inventory = inventory
+        self._files = files
+        self._clock = clock
+        self._ids = ids
+
+    async def create_event(self, actor: Actor, command: CreateEvent) -> EventView:
+        if not actor.is_organizer:
+            raise ForbiddenError("only organizers create events")
+        event_id = self._ids.new_id()
+        event = Event(
+            id=event_id,
+            slug=slugify(command.title),
+            organizer_id=actor.user_id,
+            title=command.title.strip(),
+            description=command.description,
+            category=command.category.strip(),
+            city=command.city.strip(),
+            venue=command.venue.strip(),
+            starts_at=command.starts_at,
+            ends_at=command.ends_at,
+            currency=command.currency,
+            created_at=self._clock.now(),
+        )
+        for new_type in command.ticket_types:
+            event.add_ticket_type(self._ticket_type(event_id, new_type))
+        await self._add_with_free_slug(event)
+        return await self._view(event)
+
+    async def update_event(self, actor: Actor, event_id: str, command: UpdateEvent) -> EventView:
+        async def attempt() -> Event:
+            async with self._uow() as uow:
+                event = await self._owned_event(uow, actor, event_id)
+                changes = {
+                    field: value
+                    for field in command.__struct_fields__
+                    if (value := getattr(command, field)) is not msgspec.UNSET
+                }
+                # replace() runs __post_init__, so the changed event keeps every invariant.
+                updated = msgspec.structs.replace(event, **changes)
+                await uow.events.save(updated)
+                await uow.commit()
+                return updated
+
+        return await self._view(await retry_on_conflict(attempt))
+
+    async def publish_event(self, actor: Actor, event_id: str) -> EventView:
+        async def attempt() -> Event:
+            async with self._uow() as uow:
+                event = await self._owned_event(uow, actor, event_id)
+                event.publish()
+                await uow.events.save(event)
+                await uow.commit()
+                return event
+
+        return await self._view(await retry_on_conflict(attempt))
+
+    async def add_ticket_type(
+        self, actor: Actor, event_id: str, new_type: NewTicketType
+    ) -> TicketTypeView:
+        async def attempt() -> TicketType:
+            async with self._uow() as uow:
+                event = await self._owned_event(uow, actor, event_id)
+                ticket_type = self._ticket_type(event_id, new_type)
+                event.add_ticket_type(ticket_type)
+                await uow.events.save(event)
+                await uow.commit()
+                return ticket_type
+
+        ticket_type = await retry_on_conflict(attempt)
+        level = await self._inventory.level(ticket_type.id)
+        return TicketTypeView(ticket_type=ticket_type, available=level.available)
+
+    async def set_image(
+        self, actor: Actor, event_id: str, data: bytes, content_type: str
+    ) -> EventView:
+        extension = _check_image(data, content_type)
+        async with self._uow() as uow:
+            await self._owned_event(uow, actor, event_id)
+        key = f"events/{event_id}/image-{self._ids.new_code(8).lower()}.{extension}"
+        await self._files.put(key, data, content_type)
+
+        async def attempt() -> Event:
+            async with self._uow() as uow:
+                event = await self._owned_event(uow, actor, event_id)
+                event.image_key = key
+                await uow.events.save(event)
+                await uow.commit()
+                return event
+
+        return await self._view(await retry_on_conflict(attempt))
+
+    async def get_event(self, id_or_slug: str, actor: Actor | None = None) -> EventView:
+        async with self._uow() as uow:
+            event = await uow.events.get(id_or_slug) or await uow.events.get_by_slug(id_or_slug)
+        visible = event is not None and (
+            event.status is EventStatus.PUBLISHED
+            or (actor is not None and actor.user_id == event.organizer_id)
+        )
+        if event is None or not visible:
+            raise NotFoundError("event not found")
+        return await self._view(event)
+
+    async def list_events(self, query: EventQuery) -> EventList:
+        async with self._uow() as uow:
+            page = await uow.events.list_published(query)
+        views = [await self._view(event) for event in page.items]
+        return EventList(items=views, total=page.total, page=query.page, limit=query.limit)
+
+    async def sales_summary(self, actor: Actor, event_id: str) -> SalesSummary:
+        async with self._uow() as uow:
+            event = await self._owned_event(uow, actor, event_id)
+            sales = {line.ticket_type_id: line for line in await uow.orders.sales(event_id)}
+            counts = await uow.orders.count_by_status(event_id)
+        rows = []
+        for ticket_type in event.ticket_types:
+            level = await self._inventory.level(ticket_type.id)
+            revenue = sales[ticket_type.id].revenue if ticket_type.id in sales else 0
+            rows.append(
+                TicketTypeSalesView(
+                    id=ticket_type.id,
+                    name=ticket_type.name,
+                    capacity=level.capacity,
+                    sold=level.sold,
+                    held=level.held,
+                    available=level.available,
+                    revenue=Money(amount=revenue, currency=event.currency),
+                )
+            )
+        return SalesSummary(
+            ticket_types=rows,
+            orders={status.value: counts.get(status, 0) for status in OrderStatus},
+            revenue=Money(amount=sum(row.revenue.amount for row in rows), currency=event.currency),
+        )
+
+    async def _owned_event(self, uow: UnitOfWork, actor: Actor, event_id: str) -> Event:
+        event = await uow.events.get(event_id)
+        if event is None:
+            raise NotFoundError("event not found")
+        event.check_owner(actor.user_id)
+        return event
+
+    async def _add_with_free_slug(self, event: Event) -> None:
+        async with self._uow() as uow:
+            if await uow.events.get_by_slug(event.slug) is None:
+                try:
+                    await uow.events.add(event)
+                    await uow.commit()
+                except DuplicateError:
+                    pass  # taken in the meantime: fall through to a suffixed slug
+                else:
+                    return
+        event.slug = unique_slug(event.title, self._ids.new_code(_SLUG_SUFFIX_LENGTH).lower())
+        async with self._uow() as uow:
+            await uow.events.add(event)
+            await uow.commit()
+
+    def _ticket_type(self, event_id: str, new_type: NewTicketType) -> TicketType:
+        return TicketType(
+            id=self._ids.new_id(),
+            event_id=event_id,
+            name=new_type.name.strip(),
+            price=new_type.price,
+            capacity=new_type.capacity,
+            max_per_order=new_type.max_per_order,
+            sales_start=new_type.sales_start,
+            sales_end=new_type.sales_end,
+        )
+
+    async def _view(self, event: Event) -> EventView:
+        types = [
+            TicketTypeView(
+                ticket_type=ticket_type,
+                available=(await self._inventory.level(ticket_type.id)).available,
+            )
+            for ticket_type in event.ticket_types
+        ]
+        image_url = (
+            await self._files.signed_url(event.image_key, IMAGE_URL_LIFETIME)
+            if event.image_key
+            else None
+        )
+        return EventView(event=event, ticket_types=types, image_url=image_url)
+
+
+def _check_image(data: bytes, content_type: str) -> str:
+    media_type = content_type.split(";", maxsplit=1)[0].strip().lower()
+    if media_type not in _IMAGE_SIGNATURES:
+        raise UnsupportedMediaTypeError("event images must be PNG, JPEG or WebP")
+    if len(data) > MAX_IMAGE_BYTES:
+        raise PayloadTooLargeError("event images must be at most 5 MiB")
+    extension, signatures = _IMAGE_SIGNATURES[media_type]
+    is_webp = media_type != "image/webp" or data[8:12] == b"WEBP"
+    if not data.startswith(signatures) or not is_webp:
+        raise UnsupportedMediaTypeError(f"the file's bytes are not a {extension.upper()} image")
+    return extension

@@ -1,0 +1,258 @@
+"""Delivering the outbox (email, SMS) and rendering the ticket files it links to.
+
+Delivery never blocks or fails an order: each message is retried with backoff and
+ends ``sent``, ``skipped`` (provider not configured, seed behaviour) or ``dead``.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from getiickets.domain.model.errors import ConflictError, NotFoundError
+from getiickets.domain.model.notifications import Channel, OutboxMessage
+from getiickets.ports.files import TicketDocument
+from getiickets.ports.notifications import (
+    Attachment,
+    DeliveryError,
+    EmailMessage,
+    ProviderNotConfiguredError,
+    SmsMessage,
+)
+
+if TYPE_CHECKING:
+    from getiickets.domain.model.tickets import Ticket
+    from getiickets.ports.clock import Clock, IdGenerator
+    from getiickets.ports.files import FileStorage, TicketRenderer
+    from getiickets.ports.notifications import Mailer, SmsSender
+    from getiickets.ports.unit_of_work import UnitOfWorkFactory
+
+logger = logging.getLogger(__name__)
+
+DELIVERY_LEASE = timedelta(minutes=5)
+LINK_LIFETIME = timedelta(days=7)
+"""Long enough to open the email days later; the app can always sign a new link."""
+SMS_TEXT = (
+    "Your tickets are ready! Order: {order_number}. Check your email for ticket PDFs. - getiickets"
+)
+
+
+def qr_key(ticket: Ticket) -> str:
+    return f"tickets/{ticket.order_id}/{ticket.ticket_number}-qr.png"
+
+
+def pdf_key(ticket: Ticket) -> str:
+    return f"tickets/{ticket.order_id}/{ticket.ticket_number}.pdf"
+
+
+class TicketFiles:
+    """Renders each ticket's QR image and PDF once, and stores them."""
+
+    def __init__(
+        self, *, uow: UnitOfWorkFactory, renderer: TicketRenderer, files: FileStorage
+    ) -> None:
+        self._uow = uow
+        self._renderer = renderer
+        self._files = files
+
+    async def render_missing(self, limit: int = 50) -> int:
+        """Worker: render files for tickets that have none yet; returns how many."""
+        async with self._uow() as uow:
+            tickets = await uow.tickets.without_files(limit)
+        for ticket in tickets:
+            await self._render(ticket)
+        return len(tickets)
+
+    async def for_order(self, order_id: str) -> list[Ticket]:
+        """The order's tickets, every one with its files stored."""
+        async with self._uow() as uow:
+            tickets = await uow.tickets.for_order(order_id)
+        return [
+            ticket if ticket.qr_key and ticket.pdf_key else await self._render(ticket)
+            for ticket in tickets
+        ]
+
+    async def _render(self, ticket: Ticket) -> Ticket:
+        async with self._uow() as uow:
+            order = await uow.orders.get(ticket.order_id)
+            event = await uow.events.get(ticket.event_id)
+        if order is None or event is None:
+            raise NotFoundError("the ticket's order or event is gone")
+        document = TicketDocument(
+            event_title=event.title,
+            starts_at=event.starts_at,
+            venue=event.venue,
+            city=event.city,
+            holder_name=ticket.holder_name,
+            ticket_type_name=event.ticket_type(ticket.ticket_type_id).name,
+            ticket_number=ticket.ticket_number,
+            order_number=order.order_number,
+            qr_payload=ticket.qr_payload,
+        )
+        # Keys are derived from the ticket, so a repeated render overwrites the same
+        # objects with the same content: safe for two workers to race.
+        await self._files.put(
+            qr_key(ticket), await self._renderer.qr_png(ticket.qr_payload), "image/png"
+        )
+        await self._files.put(
+            pdf_key(ticket), await self._renderer.pdf(document), "application/pdf"
+        )
+        async with self._uow() as uow:
+            current = await uow.tickets.get(ticket.id)
+            if current is None:
+                raise NotFoundError("ticket is gone")
+            if current.qr_key is None or current.pdf_key is None:
+                current.qr_key, current.pdf_key = qr_key(ticket), pdf_key(ticket)
+                await uow.tickets.save(current)
+                try:
+                    await uow.commit()
+                except ConflictError:
+                    return ticket  # someone else recorded the same keys
+            return current
+
+
+class Notifications:
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        mailer: Mailer,
+        sms: SmsSender,
+        ticket_files: TicketFiles,
+        files: FileStorage,
+        clock: Clock,
+        ids: IdGenerator,
+    ) -> None:
+        self._uow = uow
+        self._mailer = mailer
+        self._sms = sms
+        self._ticket_files = ticket_files
+        self._files = files
+        self._clock = clock
+        self._ids = ids
+
+    async def deliver_due(self, limit: int = 50) -> int:
+        """Worker: claim due messages and try each once; returns how many were claimed."""
+        async with self._uow() as uow:
+            claimed = await uow.outbox.claim_due(self._clock.now(), limit, DELIVERY_LEASE)
+            await uow.commit()
+        for message in claimed:
+            await self._deliver(message)
+        return len(claimed)
+
+    async def record_delivery_status(self, provider_message_id: str, status: str) -> bool:
+        """A provider's later report (delivered, bounced...); False if the id is unknown."""
+        async with self._uow() as uow:
+            message = await uow.outbox.get_by_provider_message_id(provider_message_id)
+            if message is None:
+                return False
+            message.record_delivery_status(status)
+            await uow.outbox.save(message)
+            await uow.commit()
+            return True
+
+    async def _deliver(self, message: OutboxMessage) -> None:
+        now = self._clock.now()
+        try:
+            receipt = await (
+                self._mailer.send(await self._email(message))
+                if message.channel is Channel.EMAIL
+                else self._sms.send(self._sms_message(message))
+            )
+        except ProviderNotConfiguredError as error:
+            logger.warning("%s not configured: message %s skipped", message.channel, message.id)
+            message.record_skipped(str(error) or "provider not configured")
+        except DeliveryError as error:
+            message.record_failure(
+                str(error), now, permanent=error.permanent, jitter=self._ids.fraction()
+            )
+        except Exception as error:
+            logger.warning("message %s failed", message.id, exc_info=True)
+            message.record_failure(
+                f"{type(error).__name__}: {error}",
+                now,
+                permanent=False,
+                jitter=self._ids.fraction(),
+            )
+        else:
+            message.record_sent(receipt.provider_message_id, now)
+        try:
+            async with self._uow() as uow:
+                await uow.outbox.save(message)
+                await uow.commit()
+        except ConflictError:
+            # Our lease ran out and another worker took the message: its result stands.
+            logger.warning("message %s was re-claimed before we recorded it", message.id)
+
+    async def _email(self, message: OutboxMessage) -> EmailMessage:
+        tickets = await self._ticket_files.for_order(message.order_id)
+        links = {
+            ticket.ticket_number: await self._files.signed_url(pdf_key(ticket), LINK_LIFETIME)
+            for ticket in tickets
+        }
+        subject, body_html, body_text = ticket_confirmation(message.data, links)
+        return EmailMessage(
+            to_email=message.recipient,
+            to_name=message.recipient_name,
+            subject=subject,
+            html=body_html,
+            text=body_text,
+            idempotency_key=message.idempotency_key,
+            attachments=tuple(
+                Attachment(name=f"ticket-{number}.pdf", url=url) for number, url in links.items()
+            ),
+        )
+
+    def _sms_message(self, message: OutboxMessage) -> SmsMessage:
+        return SmsMessage(
+            to=message.recipient,
+            body=SMS_TEXT.format(order_number=message.data["order_number"]),
+            idempotency_key=message.idempotency_key,
+        )
+
+
+def ticket_confirmation(data: dict[str, Any], links: dict[str, str]) -> tuple[str, str, str]:
+    """Subject, HTML and text of the ticket confirmation email."""
+    title = data["event_title"]
+    where = ", ".join(part for part in (data.get("venue"), data.get("city")) if part)
+    tickets = data["tickets"]
+    text_lines = [
+        f"Hello {data['buyer_name']},",
+        "",
+        f"Your tickets for {title} are ready.",
+        f"When: {data['starts_at']}",
+        f"Where: {where}",
+        f"Order: {data['order_number']} (total {data['total']} {data['currency']})",
+        "",
+        *(
+            f"- {t['ticket_type']} ticket {t['ticket_number']}: {links.get(t['ticket_number'], '')}"
+            for t in tickets
+        ),
+        "",
+        "Show the QR code on each ticket at the door.",
+        "- getiickets",
+    ]
+    e = html.escape
+    rows = "".join(
+        f"<li>{e(t['ticket_type'])} ticket <strong>{e(t['ticket_number'])}</strong>"
+        + (
+            f' - <a href="{e(links[t["ticket_number"]])}">PDF</a>'
+            if t["ticket_number"] in links
+            else ""
+        )
+        + "</li>"
+        for t in tickets
+    )
+    body_html = (
+        "<html><body>"
+        f"<p>Hello {e(data['buyer_name'])},</p>"
+        f"<p>Your tickets for <strong>{e(title)}</strong> are ready.</p>"
+        f"<p>When: {e(data['starts_at'])}<br>Where: {e(where)}<br>"
+        f"Order: {e(data['order_number'])} (total {e(data['total'])} {e(data['currency'])})</p>"
+        f"<ul>{rows}</ul>"
+        "<p>Show the QR code on each ticket at the door.</p><p>- getiickets</p>"
+        "</body></html>"
+    )
+    return f"Your Tickets for {title}", body_html, "\n".join(text_lines)

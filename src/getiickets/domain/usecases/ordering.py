@@ -1,0 +1,236 @@
+"""Placing, cancelling and expiring orders: stock is held first, then written down.
+
+Holds are taken from the inventory (all lines or none) before the order is stored;
+if storing fails, the holds go back at once. Holds end by themselves at
+``expires_at``, so a crash between the two steps can cost stock for one reservation
+period at most, and never oversells.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from getiickets.domain.model.errors import NotFoundError, SoldOutError, ValidationError
+from getiickets.domain.model.inventory import Hold
+from getiickets.domain.model.money import total
+from getiickets.domain.model.orders import (
+    ORDER_NUMBER_CODE_LENGTH,
+    Buyer,
+    Order,
+    OrderLine,
+    OrderStatus,
+    digest_token,
+    order_number,
+)
+from getiickets.domain.model.tickets import Ticket
+from getiickets.domain.usecases.access import OrderAccess, load_visible_order
+from getiickets.domain.usecases.retrying import retry_on_conflict
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from getiickets.domain.model.catalog import Event
+    from getiickets.domain.usecases.issuance import TicketIssuance
+    from getiickets.domain.usecases.payments import Payments
+    from getiickets.ports.clock import Clock, IdGenerator
+    from getiickets.ports.inventory import Inventory
+    from getiickets.ports.unit_of_work import UnitOfWorkFactory
+
+DEFAULT_RESERVATION_TTL = timedelta(seconds=900)
+
+
+class OrderItem(msgspec.Struct, frozen=True, kw_only=True):
+    ticket_type_id: str
+    quantity: int
+
+
+class PlaceOrder(msgspec.Struct, frozen=True, kw_only=True):
+    event_id: str
+    items: tuple[OrderItem, ...]
+    buyer: Buyer
+    buyer_user_id: str | None = None
+
+
+class PlacedOrder(msgspec.Struct, frozen=True, kw_only=True):
+    order: Order
+    access_token: str
+    """Lets a guest read the order; shown once, stored only as a digest."""
+    tickets: list[Ticket]
+    """Issued at once for a free order; empty until payment otherwise."""
+
+
+class Ordering:
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        inventory: Inventory,
+        issuance: TicketIssuance,
+        clock: Clock,
+        ids: IdGenerator,
+        reservation_ttl: timedelta = DEFAULT_RESERVATION_TTL,
+    ) -> None:
+        self._uow = uow
+        self._inventory = inventory
+        self._issuance = issuance
+        self._clock = clock
+        self._ids = ids
+        self._reservation_ttl = reservation_ttl
+
+    async def place_order(self, command: PlaceOrder) -> PlacedOrder:
+        now = self._clock.now()
+        async with self._uow() as uow:
+            event = await uow.events.get(command.event_id)
+        if event is None:
+            raise NotFoundError("event not found")
+        lines = self._lines(event, command.items, now)
+        access_token = self._ids.new_secret()
+        order = Order(
+            id=self._ids.new_id(),
+            order_number=order_number(self._ids.new_code(ORDER_NUMBER_CODE_LENGTH)),
+            event_id=event.id,
+            buyer=command.buyer,
+            buyer_user_id=command.buyer_user_id,
+            lines=lines,
+            total=total([line.subtotal for line in lines], event.currency),
+            status=OrderStatus.PENDING,
+            created_at=now,
+            expires_at=now + self._reservation_ttl,
+            access_token_digest=digest_token(access_token),
+        )
+        holds = [
+            Hold(
+                hold_id=line.hold_id,
+                ticket_type_id=line.ticket_type_id,
+                quantity=line.quantity,
+                expires_at=order.expires_at,
+            )
+            for line in lines
+        ]
+        await self._hold_all(holds)
+        try:
+            tickets = await self._store(order, event, now)
+        except BaseException:
+            # Nobody else knows these holds yet, so giving them back is always safe.
+            await self._release(holds)
+            raise
+        return PlacedOrder(order=order, access_token=access_token, tickets=tickets)
+
+    async def get_order(self, order_id: str, access: OrderAccess) -> Order:
+        async with self._uow() as uow:
+            return await load_visible_order(uow, order_id, access)
+
+    async def tickets_of(self, order_id: str, access: OrderAccess) -> list[Ticket]:
+        async with self._uow() as uow:
+            order = await load_visible_order(uow, order_id, access)
+            return await uow.tickets.for_order(order.id)
+
+    async def cancel_order(self, order_id: str, access: OrderAccess) -> Order:
+        async def attempt() -> Order:
+            async with self._uow() as uow:
+                order = await load_visible_order(uow, order_id, access)
+                order.cancel()
+                await uow.orders.save(order)
+                await uow.commit()
+                return order
+
+        order = await retry_on_conflict(attempt)
+        await self._release_lines(order)
+        return order
+
+    async def expire_due_orders(self, payments: Payments, limit: int = 100) -> int:
+        """Expire pending orders whose reservation ended; returns how many expired.
+
+        An order with a payment under way is checked with the provider first: the
+        provider sends no webhook for failures, and a success may have been missed.
+        """
+        async with self._uow() as uow:
+            due = await uow.orders.due_for_expiry(self._clock.now(), limit)
+        expired = 0
+        for order in due:
+            if order.payment_reference and await payments.settle_before_expiry(order):
+                continue
+            if await self._expire(order.id):
+                expired += 1
+        return expired
+
+    async def _expire(self, order_id: str) -> bool:
+        async def attempt() -> Order | None:
+            async with self._uow() as uow:
+                order = await uow.orders.get(order_id)
+                if order is None or not order.is_due_for_expiry(self._clock.now()):
+                    return None  # paid, cancelled or extended in the meantime
+                order.expire(self._clock.now())
+                await uow.orders.save(order)
+                await uow.commit()
+                return order
+
+        order = await retry_on_conflict(attempt)
+        if order is None:
+            return False
+        await self._release_lines(order)
+        return True
+
+    def _lines(self, event: Event, items: tuple[OrderItem, ...], now: datetime) -> list[OrderLine]:
+        if not items:
+            raise ValidationError("an order needs at least one item", field="items")
+        seen: set[str] = set()
+        lines = []
+        for index, item in enumerate(items):
+            if item.ticket_type_id in seen:
+                raise ValidationError(
+                    "each ticket type may appear once; add up the quantity",
+                    field=f"items.{index}.ticket_type_id",
+                )
+            seen.add(item.ticket_type_id)
+            ticket_type = event.ticket_type(item.ticket_type_id)
+            event.check_on_sale(ticket_type, now)
+            if item.quantity < 1:
+                raise ValidationError(
+                    "quantity must be at least 1", field=f"items.{index}.quantity"
+                )
+            ticket_type.check_quantity(item.quantity)
+            lines.append(
+                OrderLine(
+                    ticket_type_id=ticket_type.id,
+                    name=ticket_type.name,
+                    quantity=item.quantity,
+                    unit_price=ticket_type.price,
+                    hold_id=self._ids.new_id(),
+                )
+            )
+        return lines
+
+    async def _hold_all(self, holds: list[Hold]) -> None:
+        taken: list[Hold] = []
+        try:
+            for hold in holds:
+                if not await self._inventory.reserve(hold):
+                    raise SoldOutError("not enough tickets left")
+                taken.append(hold)
+        except BaseException:
+            await self._release(taken)
+            raise
+
+    async def _store(self, order: Order, event: Event, now: datetime) -> list[Ticket]:
+        async with self._uow() as uow:
+            tickets: list[Ticket] = []
+            if order.is_free:
+                # Free: no payment to wait for, so the holds are sold right away.
+                for line in order.lines:
+                    await self._inventory.confirm(line.ticket_type_id, line.hold_id)
+                tickets = await self._issuance.complete_sale(uow, order, event, now)
+            await uow.orders.add(order)
+            await uow.commit()
+            return tickets
+
+    async def _release(self, holds: list[Hold]) -> None:
+        for hold in holds:
+            await self._inventory.release(hold.ticket_type_id, hold.hold_id)
+
+    async def _release_lines(self, order: Order) -> None:
+        for line in order.lines:
+            await self._inventory.release(line.ticket_type_id, line.hold_id)

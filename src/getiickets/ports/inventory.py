@@ -1,0 +1,49 @@
+"""Inventory: stock held by expiring reservations, atomic across processes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from getiickets.domain.model.inventory import Confirmation, Hold, StockFacts, StockLevel
+
+
+class Inventory(Protocol):
+    """The fast gate in front of the database's facts.
+
+    Every operation first returns expired holds to stock (no worker needed), then acts,
+    atomically. A ticket type the inventory has not seen (or lost, as after a Redis
+    flush) is rebuilt from ``StockFactsSource`` once, even under concurrency.
+    """
+
+    async def reserve(self, hold: Hold) -> bool:
+        """Hold ``hold.quantity`` until ``hold.expires_at``; False (nothing held) if too few left.
+
+        Reserving the same hold id again is a no-op that answers True while it is live.
+        """
+        ...
+
+    async def release(self, ticket_type_id: str, hold_id: str) -> None:
+        """Give a hold's stored quantity back to stock, whether live or already confirmed.
+
+        The database decides what is sold: call this only for holds of an order the
+        database holds as not paid (expired, cancelled, failed, refunded, or never
+        stored). Unknown or expired holds: no-op. Releasing twice: no-op.
+        """
+        ...
+
+    async def confirm(self, ticket_type_id: str, hold_id: str) -> Confirmation:
+        """Turn a live hold into a sale, exactly once."""
+        ...
+
+    async def level(self, ticket_type_id: str) -> StockLevel: ...
+
+    async def forget(self, ticket_type_id: str) -> None:
+        """Drop what is known, so the next operation rebuilds from the facts."""
+        ...
+
+
+class StockFactsSource(Protocol):
+    async def stock_facts(self, ticket_type_id: str) -> StockFacts | None:
+        """The database's view of a ticket type, or None if it does not exist."""
+        ...
