@@ -88,6 +88,10 @@ class Order(msgspec.Struct, kw_only=True):
     access_token_digest: str
     paid_at: datetime | None = None
     payment_reference: str | None = None
+    checkout_url: str | None = None
+    """The provider's checkout page for ``payment_reference``, kept so a repeated
+    initialize answers without a provider call (Paystack refuses a reused reference)."""
+    access_code: str | None = None
     payment_issue: str | None = None
     """Why a payment was not applied (amount mismatch, ...), kept for support."""
     refunded_at: datetime | None = None
@@ -156,6 +160,10 @@ class Order(msgspec.Struct, kw_only=True):
             raise InvalidStateError(f"a {self.status} order cannot be paid")
         if self.payment_reference is None:
             self.payment_reference = reference
+
+    def remember_checkout(self, checkout_url: str, access_code: str) -> None:
+        self.checkout_url = checkout_url
+        self.access_code = access_code
 
     def can_move_to(self, target: OrderStatus) -> bool:
         return target in ALLOWED_TRANSITIONS[self.status]

@@ -42,6 +42,18 @@ if TYPE_CHECKING:
 DEFAULT_RESERVATION_TTL = timedelta(seconds=900)
 
 
+async def confirm_sold(inventory: Inventory, order: Order) -> None:
+    """Confirm a paid order's holds once more, after the commit that made it paid.
+
+    Holds are confirmed before that commit (the gate); if the inventory lost its state
+    and rebuilt from the database in between, it saw them as live holds that would
+    expire and hand sold stock out again. Confirming is idempotent, so repeating it
+    after the commit closes that window at the cost of one cheap call per line.
+    """
+    for line in order.lines:
+        await inventory.confirm(line.ticket_type_id, line.hold_id)
+
+
 class OrderItem(msgspec.Struct, frozen=True, kw_only=True):
     ticket_type_id: str
     quantity: int
@@ -117,6 +129,8 @@ class Ordering:
             # Nobody else knows these holds yet, so giving them back is always safe.
             await self._release(holds)
             raise
+        if order.is_free:
+            await confirm_sold(self._inventory, order)
         return PlacedOrder(order=order, access_token=access_token, tickets=tickets)
 
     async def get_order(self, order_id: str, access: OrderAccess) -> Order:

@@ -43,7 +43,7 @@ from getiickets.domain.model.payments import (
     mismatch_note,
 )
 from getiickets.domain.usecases.access import OrderAccess, load_visible_order
-from getiickets.domain.usecases.ordering import DEFAULT_RESERVATION_TTL
+from getiickets.domain.usecases.ordering import DEFAULT_RESERVATION_TTL, confirm_sold
 from getiickets.domain.usecases.retrying import retry_on_conflict
 from getiickets.ports.payments import PaymentRequest
 
@@ -141,16 +141,37 @@ class Payments:
                 return order
 
         order = await retry_on_conflict(attempt)
-        assert order.payment_reference is not None  # noqa: S101 - attached just above
-        return await self._gateway.initialize(
+        reference = order.payment_reference
+        assert reference is not None  # noqa: S101 - attached just above
+        if order.checkout_url and order.access_code:
+            return PaymentInitialization(
+                authorization_url=order.checkout_url,
+                access_code=order.access_code,
+                reference=reference,
+            )
+        checkout = await self._gateway.initialize(
             PaymentRequest(
-                reference=order.payment_reference,
+                reference=reference,
                 email=order.buyer.email,
                 amount=order.total,
                 callback_url=f"{self._callback_url}?order_id={order.id}",
                 metadata={"orderId": order.id, "eventId": order.event_id},
             )
         )
+        await self._remember_checkout(order.id, checkout)
+        return checkout
+
+    async def _remember_checkout(self, order_id: str, checkout: PaymentInitialization) -> None:
+        async def attempt() -> None:
+            async with self._uow() as uow:
+                order = await uow.orders.get(order_id)
+                if order is None or order.checkout_url:
+                    return
+                order.remember_checkout(checkout.authorization_url, checkout.access_code)
+                await uow.orders.save(order)
+                await uow.commit()
+
+        await retry_on_conflict(attempt)
 
     async def verify_payment(self, reference: str) -> AppliedPayment:
         """Ask the provider about a reference and apply the answer (like the webhook)."""
@@ -168,6 +189,8 @@ class Payments:
         applied, release = await retry_on_conflict(lambda: self._apply_once(verification, inbox))
         for line in release:
             await self._inventory.release(line.ticket_type_id, line.hold_id)
+        if applied.outcome is PaymentOutcome.PAID:
+            await confirm_sold(self._inventory, applied.order)
         if applied.outcome is PaymentOutcome.REFUNDED and applied.order.refund_due:
             await self._request_refund(applied.order.id)
         return applied
