@@ -30,3 +30,12 @@ class SessionStore(Protocol):
 
     async def get(self, key: str) -> Session | None: ...
     async def delete(self, key: str) -> None: ...
+
+
+class RateLimiter(Protocol):
+    async def hit(self, key: str, limit: int, window: timedelta) -> bool:
+        """Count one attempt under ``key``; False once more than ``limit`` fell in the window.
+
+        A fixed window: the count starts again ``window`` after the first attempt.
+        """
+        ...

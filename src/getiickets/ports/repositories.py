@@ -56,8 +56,13 @@ class IdempotencyRecord(msgspec.Struct, frozen=True, kw_only=True):
     fingerprint: str
     """Digest of the request body: the same key with another body is a conflict."""
     status_code: int
+    """0 while the first request is still running."""
     body: bytes
     created_at: datetime
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status_code == 0
 
 
 class EventRepository(Protocol):
@@ -155,4 +160,8 @@ class IdempotencyRepository(Protocol):
     async def get(self, scope: str, key: str) -> IdempotencyRecord | None: ...
     async def add(self, record: IdempotencyRecord) -> None:
         """Raises ``DuplicateError`` if the key was recorded already."""
+        ...
+
+    async def complete(self, record: IdempotencyRecord) -> None:
+        """Store the response of a recorded (in-progress) key; ``NotFoundError`` if absent."""
         ...

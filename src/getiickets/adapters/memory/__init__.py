@@ -7,7 +7,11 @@ unique facts, expiry, concurrency), not just the happy path.
 from getiickets.adapters.memory.clock import InMemoryClock
 from getiickets.adapters.memory.database import InMemoryDatabase
 from getiickets.adapters.memory.files import InMemoryFileStorage
-from getiickets.adapters.memory.hot_state import InMemoryCache, InMemorySessionStore
+from getiickets.adapters.memory.hot_state import (
+    InMemoryCache,
+    InMemoryRateLimiter,
+    InMemorySessionStore,
+)
 from getiickets.adapters.memory.ids import InMemoryIdGenerator
 from getiickets.adapters.memory.inventory import InMemoryInventory
 from getiickets.adapters.memory.notifications import InMemoryMailer, InMemorySmsSender
@@ -26,6 +30,7 @@ __all__ = [
     "InMemoryMailer",
     "InMemoryPasswordHasher",
     "InMemoryPaymentGateway",
+    "InMemoryRateLimiter",
     "InMemorySessionStore",
     "InMemorySmsSender",
     "InMemoryTicketRenderer",

@@ -57,6 +57,10 @@ class InMemoryFileStorage:
         """Whether a link's ``expires`` and ``signature`` are genuine and not past."""
         return signed_urls.check(self._signing_key, key, expires, signature, self._clock.now())
 
+    async def open_for_serving(self, key: str) -> tuple[bytes, str]:
+        """The file's bytes and media type, for the app's signed-link route."""
+        return self._file(key)
+
     def content_type(self, key: str) -> str:
         """The stored file's media type, for serving it."""
         return self._file(key)[1]

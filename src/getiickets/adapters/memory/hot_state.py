@@ -100,3 +100,25 @@ class InMemorySessionStore:
     def _check_available(self) -> None:
         if not self.available:
             raise CacheUnavailableError("the session store is unavailable")
+
+
+_PRUNE_ABOVE = 10_000
+
+
+class InMemoryRateLimiter:
+    """Fixed windows, like Redis ``INCR`` plus ``EXPIRE NX`` on a fresh key."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._windows: dict[str, tuple[int, datetime]] = {}
+
+    async def hit(self, key: str, limit: int, window: timedelta) -> bool:
+        now = self._clock.now()
+        if len(self._windows) > _PRUNE_ABOVE:
+            # Forget finished windows, or a stream of distinct keys would grow forever.
+            self._windows = {k: v for k, v in self._windows.items() if v[1] > now}
+        count, ends_at = self._windows.get(key, (0, now + window))
+        if ends_at <= now:
+            count, ends_at = 0, now + window
+        self._windows[key] = (count + 1, ends_at)
+        return count + 1 <= limit

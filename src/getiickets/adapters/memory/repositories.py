@@ -26,6 +26,7 @@ from getiickets.adapters.memory.database import StoredIdempotency, email_key
 from getiickets.adapters.memory.tables import Changes, clone
 from getiickets.domain.model.accounts import User
 from getiickets.domain.model.catalog import Event, EventStatus
+from getiickets.domain.model.errors import NotFoundError
 from getiickets.domain.model.inventory import Hold, StockFacts
 from getiickets.domain.model.notifications import OutboxMessage
 from getiickets.domain.model.orders import Order, OrderStatus
@@ -375,3 +376,9 @@ class InMemoryIdempotencyRepository:
     async def add(self, record: IdempotencyRecord) -> None:
         """Raises ``DuplicateError`` if ``(scope, key)`` is recorded (or staged)."""
         self._changes.add(StoredIdempotency(record=record))
+
+    async def complete(self, record: IdempotencyRecord) -> None:
+        stored = self._changes.get((record.scope, record.key))
+        if stored is None:
+            raise NotFoundError(f"idempotency key {record.key!r} is not recorded")
+        self._changes.save(StoredIdempotency(record=record, version=stored.version))
