@@ -34,7 +34,7 @@ class Money(msgspec.Struct, frozen=True, kw_only=True):
             raise InvalidMoneyError("amount must be an integer number of subunits")
         if not 0 <= self.amount <= MAX_AMOUNT:
             raise InvalidMoneyError("amount must be between 0 and 10^15 subunits")
-        if not _CURRENCY.fullmatch(self.currency):
+        if not is_currency_code(self.currency):
             raise InvalidMoneyError("currency must be a three-letter ISO code")
 
     @classmethod
@@ -93,6 +93,10 @@ class Money(msgspec.Struct, frozen=True, kw_only=True):
     def _same_currency(self, other: Money) -> None:
         if other.currency != self.currency:
             raise InvalidMoneyError(f"cannot combine {self.currency} and {other.currency} amounts")
+
+
+def is_currency_code(code: str) -> bool:
+    return _CURRENCY.fullmatch(code) is not None
 
 
 def total(amounts: list[Money], currency: str = DEFAULT_CURRENCY) -> Money:

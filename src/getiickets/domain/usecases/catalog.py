@@ -43,6 +43,8 @@ _IMAGE_SIGNATURES: dict[str, tuple[str, tuple[bytes, ...]]] = {
     "image/webp": ("webp", (b"RIFF",)),
 }
 _SLUG_SUFFIX_LENGTH = 6
+# Trimmed on update exactly as on create, or " Abuja " would escape the city filter.
+_TRIMMED_FIELDS = frozenset({"title", "category", "city", "venue"})
 
 
 class NewTicketType(msgspec.Struct, frozen=True, kw_only=True):
@@ -156,7 +158,7 @@ class Catalog:
             async with self._uow() as uow:
                 event = await self._owned_event(uow, actor, event_id)
                 changes = {
-                    field: value
+                    field: value.strip() if field in _TRIMMED_FIELDS else value
                     for field in command.__struct_fields__
                     if (value := getattr(command, field)) is not msgspec.UNSET
                 }

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from getiickets.domain.model.errors import ConflictError, NotFoundError
 from getiickets.domain.model.notifications import Channel, OutboxMessage
+from getiickets.domain.model.orders import OrderStatus
 from getiickets.ports.files import TicketDocument
 from getiickets.ports.notifications import (
     Attachment,
@@ -62,7 +63,7 @@ class TicketFiles:
         async with self._uow() as uow:
             tickets = await uow.tickets.without_files(limit)
         for ticket in tickets:
-            await self._render(ticket)
+            await self.render(ticket)
         return len(tickets)
 
     async def for_order(self, order_id: str) -> list[Ticket]:
@@ -70,11 +71,12 @@ class TicketFiles:
         async with self._uow() as uow:
             tickets = await uow.tickets.for_order(order_id)
         return [
-            ticket if ticket.qr_key and ticket.pdf_key else await self._render(ticket)
+            ticket if ticket.qr_key and ticket.pdf_key else await self.render(ticket)
             for ticket in tickets
         ]
 
-    async def _render(self, ticket: Ticket) -> Ticket:
+    async def render(self, ticket: Ticket) -> Ticket:
+        """Render and store one ticket's files now; returns it with their keys."""
         async with self._uow() as uow:
             order = await uow.orders.get(ticket.order_id)
             event = await uow.events.get(ticket.event_id)
@@ -155,6 +157,13 @@ class Notifications:
 
     async def _deliver(self, message: OutboxMessage) -> None:
         now = self._clock.now()
+        async with self._uow() as uow:
+            order = await uow.orders.get(message.order_id)
+        if order is None or order.status is not OrderStatus.PAID:
+            # Refunded (or gone) before we got to it: "here are your tickets" would lie.
+            message.record_skipped("the order is no longer paid")
+            await self._record(message)
+            return
         try:
             receipt = await (
                 self._mailer.send(await self._email(message))
@@ -178,6 +187,9 @@ class Notifications:
             )
         else:
             message.record_sent(receipt.provider_message_id, now)
+        await self._record(message)
+
+    async def _record(self, message: OutboxMessage) -> None:
         try:
             async with self._uow() as uow:
                 await uow.outbox.save(message)

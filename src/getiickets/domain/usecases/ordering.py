@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from getiickets.domain.model.accounts import normalize_email, normalize_phone
 from getiickets.domain.model.errors import NotFoundError, SoldOutError, ValidationError
 from getiickets.domain.model.inventory import Hold
 from getiickets.domain.model.money import total
@@ -99,12 +100,17 @@ class Ordering:
         if event is None:
             raise NotFoundError("event not found")
         lines = self._lines(event, command.items, now)
+        buyer = Buyer(
+            email=normalize_email(command.buyer.email, field="buyer.email"),
+            name=command.buyer.name.strip(),
+            phone=normalize_phone(command.buyer.phone, field="buyer.phone"),
+        )
         access_token = self._ids.new_secret()
         order = Order(
             id=self._ids.new_id(),
             order_number=order_number(self._ids.new_code(ORDER_NUMBER_CODE_LENGTH)),
             event_id=event.id,
-            buyer=command.buyer,
+            buyer=buyer,
             buyer_user_id=command.buyer_user_id,
             lines=lines,
             total=total([line.subtotal for line in lines], event.currency),
@@ -141,6 +147,15 @@ class Ordering:
         async with self._uow() as uow:
             order = await load_visible_order(uow, order_id, access)
             return await uow.tickets.for_order(order.id)
+
+    async def ticket(self, ticket_number: str, access: OrderAccess) -> Ticket:
+        """A ticket by its number, for whoever may see its order."""
+        async with self._uow() as uow:
+            ticket = await uow.tickets.get_by_number(ticket_number)
+            if ticket is None:
+                raise NotFoundError("ticket not found")
+            await load_visible_order(uow, ticket.order_id, access)
+            return ticket
 
     async def cancel_order(self, order_id: str, access: OrderAccess) -> Order:
         async def attempt() -> Order:
