@@ -30,7 +30,8 @@ def check_key(key: str) -> None:
     local-filesystem storage from ever writing outside its directory.
     """
     segments = key.split("/")
-    if not key or key.startswith("/") or any(s in {"", ".", ".."} for s in segments):
+    forbidden = "\\" in key or "\x00" in key
+    if forbidden or not key or key.startswith("/") or any(s in {"", ".", ".."} for s in segments):
         raise ValueError(
             f"invalid file key {key!r}: use a relative path like 'tickets/<id>/qr.png'"
         )

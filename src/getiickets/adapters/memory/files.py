@@ -50,6 +50,7 @@ class InMemoryFileStorage:
         return key in self._files
 
     async def signed_url(self, key: str, expires_in: timedelta) -> str:
+        check_key(key)
         expires = signed_urls.expiry(self._clock.now(), expires_in)
         return signed_urls.signed_url(self._base_url, self._signing_key, key, expires)
 

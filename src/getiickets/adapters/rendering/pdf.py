@@ -1,0 +1,187 @@
+"""Ticket PDFs: one 400x600 point page drawn with reportlab, with a scannable QR code.
+
+Only the standard PDF fonts are used (Helvetica, Courier), so no font file has to ship
+with the app and every viewer shows the same thing. Those fonts cover Windows-1252
+only; ``printable`` folds other letters to their base letter (``Adébáyọ̀`` ->
+``Adébáyo``) rather than let them print as black boxes.
+"""
+
+from __future__ import annotations
+
+import io
+import unicodedata
+from datetime import UTC, datetime
+
+from reportlab.lib.colors import Color, black
+from reportlab.lib.utils import ImageReader, simpleSplit
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfgen.canvas import Canvas
+
+from getiickets.adapters.rendering.qr import qr_image
+from getiickets.ports.files import TicketDocument
+
+PAGE_WIDTH, PAGE_HEIGHT = 400, 600
+QR_SIDE = 220
+"""Points (7.8 cm): large enough for a phone camera at arm's length, on paper or screen."""
+QR_BOTTOM = 176
+MARGIN = 28
+_TEXT_WIDTH = PAGE_WIDTH - 2 * MARGIN
+_COLUMN_GAP = 12
+_COLUMN_WIDTH = (_TEXT_WIDTH - _COLUMN_GAP) / 2
+_GREY = Color(0.42, 0.42, 0.42)
+_REGULAR, _BOLD, _MONO = "Helvetica", "Helvetica-Bold", "Courier-Bold"
+_ELLIPSIS = "\N{HORIZONTAL ELLIPSIS}"
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def ticket_pdf(document: TicketDocument) -> bytes:
+    buffer = io.BytesIO()
+    # invariant=1 pins the creation date and document id: a ticket renders to the same
+    # bytes every time, so re-rendering it (two workers racing) stores identical files.
+    pdf = Canvas(buffer, pagesize=(PAGE_WIDTH, PAGE_HEIGHT), invariant=1, pageCompression=1)
+    pdf.setTitle(printable(f"{document.event_title} - {document.ticket_number}"))
+    pdf.setAuthor("getiickets")
+    _frame(pdf)
+    _event(pdf, document)
+    _qr_code(pdf, document)
+    _holder(pdf, document)
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+def event_time(starts_at: datetime) -> str:
+    """``Sat 12 Dec 2026, 19:00 UTC``, spelled out by hand so the locale cannot change it."""
+    moment = starts_at.astimezone(UTC)
+    day, month = _DAYS[moment.weekday()], _MONTHS[moment.month - 1]
+    return f"{day} {moment.day} {month} {moment.year}, {moment:%H:%M} UTC"
+
+
+def printable(text: str) -> str:
+    """``text`` limited to what the standard fonts can draw, on one line."""
+    out = []
+    for char in unicodedata.normalize("NFC", text):
+        if unicodedata.category(char).startswith("C") or char.isspace():
+            out.append(" ")  # a newline or tab would be drawn as a box, not a break
+        elif _drawable(char):
+            out.append(char)
+        elif unicodedata.combining(char):
+            continue  # an accent the font lacks: the letter alone still reads right
+        else:
+            base = "".join(
+                part
+                for part in unicodedata.normalize("NFKD", char)
+                if _drawable(part) and not unicodedata.combining(part)
+            )
+            out.append(base or "?")
+    return "".join(out)
+
+
+def _drawable(char: str) -> bool:
+    try:
+        char.encode("cp1252")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _frame(pdf: Canvas) -> None:
+    pdf.setStrokeColor(_GREY)
+    pdf.setLineWidth(0.8)
+    pdf.roundRect(12, 12, PAGE_WIDTH - 24, PAGE_HEIGHT - 24, radius=10)
+    pdf.setFillColor(_GREY)
+    pdf.setFont(_BOLD, 9)
+    pdf.drawString(MARGIN, PAGE_HEIGHT - 44, "GETIICKETS")
+    pdf.drawRightString(PAGE_WIDTH - MARGIN, PAGE_HEIGHT - 44, "ADMIT ONE")
+    pdf.line(MARGIN, PAGE_HEIGHT - 52, PAGE_WIDTH - MARGIN, PAGE_HEIGHT - 52)
+    pdf.setFont(_REGULAR, 8)
+    pdf.drawCentredString(
+        PAGE_WIDTH / 2, 36, "Show this code at the entrance. Each ticket admits one person once."
+    )
+
+
+def _event(pdf: Canvas, document: TicketDocument) -> None:
+    size, lines = _title_lines(printable(document.event_title))
+    y = PAGE_HEIGHT - 60.0
+    pdf.setFillColor(black)
+    pdf.setFont(_BOLD, size)
+    for line in lines:
+        y -= size * 1.15
+        pdf.drawString(MARGIN, y, line)
+    y -= 22
+    pdf.setFont(_BOLD, 12)
+    pdf.drawString(MARGIN, y, event_time(document.starts_at))
+    place = ", ".join(part for part in (document.venue, document.city) if part.strip())
+    pdf.setFont(_REGULAR, 11)
+    for line in _wrap(printable(place), _REGULAR, 11, _TEXT_WIDTH, max_lines=2):
+        y -= 15
+        pdf.drawString(MARGIN, y, line)
+
+
+def _title_lines(title: str) -> tuple[float, list[str]]:
+    """The largest size from 20 to 14 points at which the title takes two lines at most;
+    a title longer than three lines at 14 points is cut short."""
+    for size in (20, 18, 16, 14):
+        lines = simpleSplit(title, _BOLD, size, _TEXT_WIDTH)
+        if len(lines) <= 2:  # noqa: PLR2004 - two lines keep the title clear of the QR code
+            return size, lines or [""]
+    return 14, _wrap(title, _BOLD, 14, _TEXT_WIDTH, max_lines=3)
+
+
+def _qr_code(pdf: Canvas, document: TicketDocument) -> None:
+    x = (PAGE_WIDTH - QR_SIDE) / 2
+    # Greyscale: reportlab would widen a 1-bit image to RGB, tripling the file.
+    code = ImageReader(qr_image(document.qr_payload).convert("L"))
+    pdf.drawImage(code, x, QR_BOTTOM, QR_SIDE, QR_SIDE)
+    pdf.setFillColor(black)
+    pdf.setFont(_MONO, 12)
+    # Printed in full under the code, so the door can look a ticket up by hand.
+    pdf.drawCentredString(PAGE_WIDTH / 2, QR_BOTTOM - 18, printable(document.ticket_number))
+
+
+def _holder(pdf: Canvas, document: TicketDocument) -> None:
+    top = QR_BOTTOM - 34
+    pdf.setStrokeColor(_GREY)
+    pdf.line(MARGIN, top, PAGE_WIDTH - MARGIN, top)
+    right = MARGIN + _COLUMN_WIDTH + _COLUMN_GAP
+    _field(pdf, MARGIN, top - 16, "HOLDER", document.holder_name, font=_BOLD)
+    _field(pdf, right, top - 16, "TICKET TYPE", document.ticket_type_name, font=_BOLD)
+    _field(pdf, MARGIN, top - 52, "ORDER", document.order_number, font=_MONO)
+
+
+def _field(pdf: Canvas, x: float, y: float, label: str, value: str, *, font: str) -> None:
+    pdf.setFillColor(_GREY)
+    pdf.setFont(_REGULAR, 7)
+    pdf.drawString(x, y, label)
+    text, size = _fit(printable(value), font, 12, 8, _COLUMN_WIDTH)
+    pdf.setFillColor(black)
+    pdf.setFont(font, size)
+    pdf.drawString(x, y - 15, text)
+
+
+def _fit(text: str, font: str, size: float, smallest: float, width: float) -> tuple[str, float]:
+    """Shrink ``text`` down to ``smallest`` points to fit ``width``, then cut it short."""
+    while size > smallest and _width(text, font, size) > width:
+        size -= 0.5
+    return _cut(text, font, size, width), size
+
+
+def _wrap(text: str, font: str, size: float, width: float, *, max_lines: int) -> list[str]:
+    lines = simpleSplit(text, font, size, width) or [""]
+    if len(lines) > max_lines:
+        rest = " ".join(lines[max_lines - 1 :])
+        lines = [*lines[: max_lines - 1], _cut(rest + _ELLIPSIS, font, size, width)]
+    return lines
+
+
+def _cut(text: str, font: str, size: float, width: float) -> str:
+    if _width(text, font, size) <= width:
+        return text
+    while text and _width(text + _ELLIPSIS, font, size) > width:
+        text = text[:-1]
+    return text.rstrip() + _ELLIPSIS
+
+
+def _width(text: str, font: str, size: float) -> float:
+    return float(stringWidth(text, font, size))

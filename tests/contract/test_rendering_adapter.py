@@ -1,0 +1,238 @@
+"""``QrcodeReportlabRenderer`` beyond the shared contract: its QR codes scan.
+
+Every code is read back with zxing-cpp, a decoder independent of the ``qrcode``
+library that wrote it, both from the PNG and from the image inside the PDF.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+import zxingcpp
+from PIL import Image
+from pypdf import PdfReader
+from pypdf.generic import ContentStream
+
+from getiickets.adapters import rendering
+from getiickets.adapters.rendering import QrcodeReportlabRenderer
+from getiickets.adapters.rendering.pdf import event_time, printable
+from getiickets.ports.files import TicketDocument
+
+pytestmark = pytest.mark.contract
+
+SIGNED = (
+    "GT1.eyJ0IjoiMDFKSDhYM1ZLUTJaN0I0TjZNOFBRUlNUVVYiLCJlIjoiMDFKSDhYM1ZLUTJaN0I0TjZNOFBRUlNUVVcifQ"
+    ".Zm9yZ2VyeS1wcm9vZi1lZDI1NTE5LXNpZ25hdHVyZS1ieXRlcy1mb3ItdGhlLXRpY2tldC0xMjM0NTY3ODkwYWJjZGVm"
+)
+PAYLOADS = [
+    pytest.param(SIGNED, id="signed-ticket"),
+    pytest.param("x", id="one-character"),
+    pytest.param("0123456789" * 8, id="digits-only"),
+    pytest.param("ABC123" + "abc-_" * 20 + "XYZ789", id="mixed-modes"),
+    pytest.param("GT1." + "Qk" * 500, id="long"),
+    pytest.param("Adébáyọ̀ ₦5,000", id="non-ascii"),
+]
+DOCUMENT = TicketDocument(
+    event_title="Lagos Jazz Night",
+    starts_at=datetime(2026, 12, 12, 19, 0, tzinfo=UTC),
+    venue="Muri Okunola Park",
+    city="Lagos",
+    holder_name="Ada Obi",
+    ticket_type_name="VIP Table",
+    ticket_number="TK-7K3F-X2QD-9M4P-ZT8W",
+    order_number="GT-7K3F-X2QD",
+    qr_payload=SIGNED,
+)
+
+
+def _document(**changes: object) -> TicketDocument:
+    fields = {name: getattr(DOCUMENT, name) for name in DOCUMENT.__struct_fields__}
+    return TicketDocument(**{**fields, **changes})  # type: ignore[arg-type]
+
+
+def _decode(image: Image.Image) -> zxingcpp.Barcode:
+    (barcode,) = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+    return barcode
+
+
+def _page_text(pdf: bytes) -> str:
+    return PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+
+
+# ------------------------------------------------------------------- QR PNG
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+async def test_the_qr_png_scans_back_to_exactly_the_payload_at_level_h(payload: str) -> None:
+    png = await QrcodeReportlabRenderer().qr_png(payload)
+
+    with Image.open(io.BytesIO(png)) as image:
+        barcode = _decode(image)
+    assert barcode.text == payload
+    assert barcode.ec_level == "H"
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+async def test_the_qr_modules_are_crisp_whole_pixel_squares_with_a_quiet_zone(
+    payload: str,
+) -> None:
+    with Image.open(io.BytesIO(await QrcodeReportlabRenderer().qr_png(payload))) as png:
+        image = png.convert("L")
+    assert {value for _, value in image.getcolors() or []} == {0, 255}  # no grey: no smoothing
+    left, top, right, bottom = image.point(lambda v: 255 - v).getbbox() or (0, 0, 0, 0)
+    side = right - left
+    assert side == bottom - top
+    # The top-left finder pattern starts with a run of seven dark modules.
+    run = 0
+    while image.getpixel((left + run, top)) == 0:
+        run += 1
+    module, remainder = divmod(run, 7)
+    assert module >= 1
+    assert remainder == 0
+    assert side % module == 0
+    quiet = min(left, top, 300 - right, 300 - bottom)
+    assert quiet >= 4 * module
+    assert abs(left - (300 - right)) <= 1  # centred
+
+
+async def test_the_same_payload_gives_the_same_png() -> None:
+    renderer = QrcodeReportlabRenderer()
+
+    assert await renderer.qr_png(SIGNED) == await renderer.qr_png(SIGNED)
+
+
+async def test_a_payload_too_long_for_any_qr_code_is_an_error() -> None:
+    with pytest.raises(ValueError, match="too long for a QR code"):
+        await QrcodeReportlabRenderer().qr_png("x" * 4000)
+
+
+# ------------------------------------------------------------------- PDF
+
+
+async def test_the_pdf_carries_one_qr_image_that_scans_back_to_the_payload() -> None:
+    pdf = await QrcodeReportlabRenderer().pdf(DOCUMENT)
+
+    (embedded,) = PdfReader(io.BytesIO(pdf)).pages[0].images
+    barcode = _decode(embedded.image)
+    assert barcode.text == SIGNED
+    assert barcode.ec_level == "H"
+
+
+async def test_the_qr_code_is_drawn_large_and_whole_on_the_page() -> None:
+    pdf = await QrcodeReportlabRenderer().pdf(DOCUMENT)
+
+    reader = PdfReader(io.BytesIO(pdf))
+    page = reader.pages[0]
+    placements = []
+    matrix: list[float] = []
+    for operands, operator in ContentStream(page.get_contents(), reader).operations:
+        if operator == b"cm":
+            matrix = [float(value) for value in operands]
+        elif operator == b"Do":
+            placements.append(matrix)
+    ((width, skew_a, skew_b, height, x, y),) = placements
+    assert (skew_a, skew_b) == (0, 0)
+    assert width == height >= 200  # points: about 7 cm, scannable from paper or a screen
+    assert x >= 0
+    assert x + width <= 400
+    assert y >= 0
+    assert y + height <= 600
+
+
+async def test_the_same_ticket_gives_the_same_pdf_bytes() -> None:
+    """Two workers racing to render one ticket store identical files."""
+    renderer = QrcodeReportlabRenderer()
+
+    assert await renderer.pdf(DOCUMENT) == await renderer.pdf(DOCUMENT)
+
+
+async def test_the_time_is_printed_in_utc_whatever_the_zone_given() -> None:
+    lagos = timezone(timedelta(hours=1))
+    pdf = await QrcodeReportlabRenderer().pdf(
+        _document(starts_at=datetime(2026, 12, 12, 20, 0, tzinfo=lagos))
+    )
+
+    assert "Sat 12 Dec 2026, 19:00 UTC" in _page_text(pdf)
+
+
+@pytest.mark.parametrize(
+    ("moment", "printed"),
+    [
+        (datetime(2026, 12, 12, 19, 0, tzinfo=UTC), "Sat 12 Dec 2026, 19:00 UTC"),
+        (datetime(2027, 1, 4, 7, 5, tzinfo=UTC), "Mon 4 Jan 2027, 07:05 UTC"),
+    ],
+)
+def test_event_time_reads_like_a_ticket(moment: datetime, printed: str) -> None:
+    assert event_time(moment) == printed
+
+
+async def test_letters_the_pdf_fonts_lack_lose_only_their_accents() -> None:
+    pdf = await QrcodeReportlabRenderer().pdf(
+        _document(holder_name="Adébáyọ̀ Ṣeun Ọláńrewájú", venue="Ẹ̀kọ́ Hotel")
+    )
+
+    text = _page_text(pdf)
+    assert "Adébáyo Seun Olánrewájú" in text
+    assert "Eko Hotel" in text
+    assert "\N{BLACK SQUARE}" not in text
+
+
+@pytest.mark.parametrize(
+    ("given", "printed"),
+    [
+        ("Zoë O'Brien", "Zoë O'Brien"),  # Windows-1252 has these: kept
+        ("Ṣeun", "Seun"),
+        ("two\nlines\tand tab", "two lines and tab"),
+        ("Price ₦5,000", "Price ?5,000"),  # no letter underneath: a visible placeholder
+    ],
+)
+def test_printable_text(given: str, printed: str) -> None:
+    assert printable(given) == printed
+
+
+async def test_long_details_are_shortened_to_fit_not_dropped() -> None:
+    long_title = "The Annual Lagos International Jazz and Highlife Music Festival " * 3
+    long_name = "Oluwaseun Adeyemi-Okonkwo Chukwuemeka Babatunde Olumide"
+    pdf = await QrcodeReportlabRenderer().pdf(
+        _document(event_title=long_title, holder_name=long_name)
+    )
+
+    reader = PdfReader(io.BytesIO(pdf))
+    text = reader.pages[0].extract_text()
+    assert len(reader.pages) == 1
+    assert "The Annual Lagos International Jazz" in text
+    assert "\N{HORIZONTAL ELLIPSIS}" in text
+    assert "Oluwaseun Adeyemi" in text
+    assert DOCUMENT.ticket_number in text
+    assert DOCUMENT.order_number in text
+    (embedded,) = reader.pages[0].images
+    assert _decode(embedded.image).text == SIGNED
+
+
+# ------------------------------------------------------------------- threads
+
+
+async def test_rendering_runs_off_the_event_loop_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    threads: list[int] = []
+    real_qr_png, real_ticket_pdf = rendering.qr_png, rendering.ticket_pdf
+
+    def qr_png(payload: str) -> bytes:
+        threads.append(threading.get_ident())
+        return real_qr_png(payload)
+
+    def ticket_pdf(document: TicketDocument) -> bytes:
+        threads.append(threading.get_ident())
+        return real_ticket_pdf(document)
+
+    monkeypatch.setattr(rendering, "qr_png", qr_png)
+    monkeypatch.setattr(rendering, "ticket_pdf", ticket_pdf)
+    renderer = QrcodeReportlabRenderer()
+
+    await renderer.qr_png(SIGNED)
+    await renderer.pdf(DOCUMENT)
+
+    assert len(threads) == 2
+    assert threading.get_ident() not in threads
