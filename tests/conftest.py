@@ -11,6 +11,7 @@ leftovers never leak from one run into the next.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import uuid
 from collections.abc import Iterator
@@ -33,6 +34,13 @@ def service_missing(service: str, reason: str) -> None:
     pytest.skip(f"{message}; start it to run this test")
 
 
+def _run_postgres(statement: str) -> None:
+    """Run one admin statement on a loop of its own, in a thread: the calling fixture
+    may be set up while pytest-asyncio's loop is already running."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, _postgres(statement)).result()
+
+
 async def _postgres(statement: str) -> None:
     import asyncpg  # noqa: PLC0415 - only tests that need Postgres pay for the import
 
@@ -48,12 +56,12 @@ def postgres_dsn() -> Iterator[str]:
     """A fresh, empty database for this test run (libpq-style DSN, no driver prefix)."""
     name = f"getiickets_test_{RUN_ID}"
     try:
-        asyncio.run(_postgres(f'CREATE DATABASE "{name}"'))
+        _run_postgres(f'CREATE DATABASE "{name}"')
     except Exception as error:
         service_missing("PostgreSQL", f"{POSTGRES_ADMIN_DSN}: {error}")
     base = POSTGRES_ADMIN_DSN.rsplit("/", 1)[0]
     yield f"{base}/{name}"
-    asyncio.run(_postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    _run_postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

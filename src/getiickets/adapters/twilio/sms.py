@@ -1,0 +1,233 @@
+"""``TwilioSmsSender``: SMS through the official ``twilio`` SDK.
+
+Facts from ``shared/reference/providers.md`` section 3. The SDK's sync client runs in a
+worker thread (``anyio.to_thread.run_sync``), as STYLE.md asks of sync SDKs: its
+``*_async`` twin needs an aiohttp session bound to one event loop, which a client built
+once at start-up and shared by workers and tests cannot promise. The sandbox is reached
+by pointing ``client.api.base_url`` at it (section 3.4, option A).
+
+Twilio's Messages API has no idempotency key, so the "same key, sent once" promise of
+the ``SmsSender`` port is kept in this process: the receipt of every key sent is kept
+(bounded), and concurrent sends of one key wait for each other. Across processes the
+outbox's lease is what stands between a message and a second SMS.
+
+Retries inside one ``send`` happen only where Twilio surely did not take the message:
+20429 ("not processed, safe to retry"), 5xx, and a connection that never opened
+(urllib3's ``NewConnectionError`` is a ``ConnectTimeoutError``, so one check covers
+refused, unresolvable and timed-out connects). A read timeout, a connection dropped
+mid-answer or an unreadable 2xx may hide a queued SMS, so those go back to the outbox
+as transient failures instead of being sent again at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import OrderedDict
+from collections.abc import Mapping
+from functools import partial
+from typing import Any
+
+import anyio
+import anyio.to_thread
+import requests
+import urllib3.exceptions
+from twilio.base import values
+from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from getiickets.adapters.twilio.status_callbacks import verify_status_callback
+from getiickets.ports.notifications import (
+    DeliveryError,
+    DeliveryReceipt,
+    ProviderNotConfiguredError,
+    SmsMessage,
+)
+
+logger = logging.getLogger(__name__)
+
+E164 = re.compile(r"\+[1-9][0-9]{7,14}")
+"""A plus, then 8 to 15 digits with no leading zero (the in-memory fake's rule too)."""
+PERMANENT_CODES: Mapping[int, str] = {
+    21211: "the 'To' number is not a valid phone number",
+    21614: "the 'To' number is not a mobile number (landline?)",
+    21610: "the recipient unsubscribed (replied STOP)",
+    21608: "the 'To' number is not verified on this trial account",
+    21606: "the 'From' number cannot send SMS",
+    21612: "Twilio cannot route between these numbers",
+}
+AUTHENTICATION_FAILED = 20003
+TOO_MANY_REQUESTS = 20429
+_KNOWN_RECEIPTS_KEPT = 4096
+
+
+class _TryAgain(Exception):  # noqa: N818 - control flow inside this module, never raised out
+    def __init__(self, error: DeliveryError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class TwilioSmsSender:
+    """An ``SmsSender`` backed by Twilio; raises ``ProviderNotConfiguredError`` without
+    an account SID, auth token and sender number."""
+
+    def __init__(
+        self,
+        account_sid: str | None,
+        auth_token: str | None,
+        from_number: str | None,
+        *,
+        base_url: str | None = None,
+        status_callback_url: str | None = None,
+        max_attempts: int = 3,
+        retry_delay: float = 0.5,
+        timeout: float = 10.0,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self._auth_token = auth_token or None
+        self._from = from_number or None
+        self._status_callback_url = status_callback_url or None
+        self._max_attempts = max_attempts
+        self._retry_delay = retry_delay
+        self._client: Client | None = None
+        if account_sid and auth_token and from_number:
+            # The SDK reads TWILIO_EDGE/TWILIO_REGION from os.environ unless given a
+            # mapping: an explicit empty one keeps settings.py the only reader of the
+            # environment, and an edge would rewrite the sandbox's host.
+            self._client = Client(
+                account_sid,
+                auth_token,
+                http_client=TwilioHttpClient(timeout=timeout),
+                environment={"TWILIO_EDGE": "", "TWILIO_REGION": ""},
+            )
+            if base_url:
+                self._client.api.base_url = base_url.rstrip("/")
+        self._receipts: OrderedDict[str, DeliveryReceipt] = OrderedDict()
+        self._locks: dict[str, anyio.Lock] = {}
+
+    @property
+    def configured(self) -> bool:
+        return self._client is not None
+
+    async def send(self, message: SmsMessage) -> DeliveryReceipt:
+        if self._client is None:
+            raise ProviderNotConfiguredError(
+                "Twilio is not configured (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_PHONE_NUMBER)"
+            )
+        if not E164.fullmatch(message.to):
+            raise DeliveryError(
+                f"21211: the 'To' number {message.to!r} is not E.164", permanent=True
+            )
+        key = message.idempotency_key
+        lock = self._locks.setdefault(key, anyio.Lock())
+        try:
+            async with lock:
+                receipt = self._receipts.get(key)
+                if receipt is None:
+                    receipt = await self._send_with_retries(self._client, message)
+                    self._remember(key, receipt)
+                return receipt
+        finally:
+            if not lock.locked() and lock.statistics().tasks_waiting == 0:
+                self._locks.pop(key, None)
+
+    def verify_status_callback(
+        self, url: str, params: Mapping[str, str], signature: str | None
+    ) -> bool:
+        """Whether a status callback was signed with this account's auth token."""
+        if self._auth_token is None:
+            return False
+        return verify_status_callback(self._auth_token, url, params, signature)
+
+    async def _send_with_retries(self, client: Client, message: SmsMessage) -> DeliveryReceipt:
+        create = partial(
+            client.messages.create,
+            to=message.to,
+            from_=self._from,
+            body=message.body,
+            status_callback=self._status_callback_url or values.unset,
+        )
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                return await self._attempt(create)
+            except _TryAgain as again:
+                if attempt == self._max_attempts:
+                    raise again.error from again
+                # Short and exponential: 20429 asks us to back off; the outbox's own
+                # jittered backoff covers anything longer than a few seconds.
+                delay = self._retry_delay * 2 ** (attempt - 1)
+                logger.info(
+                    "Twilio attempt %d/%d failed (%s); again in %.2fs",
+                    attempt,
+                    self._max_attempts,
+                    again.error,
+                    delay,
+                )
+                await anyio.sleep(delay)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def _attempt(self, create: partial[Any]) -> DeliveryReceipt:
+        try:
+            instance = await anyio.to_thread.run_sync(create)
+        except (TwilioRestException, TwilioServiceException) as error:
+            raise _mapped(error) from error
+        except requests.exceptions.ConnectionError as error:
+            unreachable = DeliveryError(f"Twilio unreachable: {error!r}", permanent=False)
+            if _never_connected(error):
+                raise _TryAgain(unreachable) from error
+            # Dropped after the request went out: it may have been queued.
+            raise unreachable from error
+        except requests.exceptions.RequestException as error:
+            raise DeliveryError(
+                f"Twilio did not answer in time (the SMS may be queued): {error!r}",
+                permanent=False,
+            ) from error
+        except (ValueError, TypeError) as error:
+            # A 2xx whose body is not a message: Twilio may have queued it anyway.
+            raise DeliveryError(
+                f"Twilio answered with an unreadable body: {error!r}", permanent=False
+            ) from error
+        except TwilioException as error:
+            raise DeliveryError(f"Twilio: {error!r}", permanent=False) from error
+        sid = getattr(instance, "sid", None)
+        if not isinstance(sid, str) or not sid:
+            raise DeliveryError("Twilio answered without a message sid", permanent=False)
+        return DeliveryReceipt(provider_message_id=sid)
+
+    def _remember(self, key: str, receipt: DeliveryReceipt) -> None:
+        self._receipts[key] = receipt
+        self._receipts.move_to_end(key)
+        while len(self._receipts) > _KNOWN_RECEIPTS_KEPT:
+            self._receipts.popitem(last=False)
+
+
+def _never_connected(error: requests.exceptions.ConnectionError) -> bool:
+    """Refused, unresolvable or timed out while connecting: Twilio never saw the request."""
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return True
+    cause = error.args[0] if error.args else None
+    # requests wraps urllib3's MaxRetryError, whose ``reason`` is the real failure.
+    return isinstance(getattr(cause, "reason", cause), urllib3.exceptions.ConnectTimeoutError)
+
+
+def _mapped(error: TwilioRestException | TwilioServiceException) -> Exception:
+    """The port's error for a Twilio error response (``_TryAgain`` when safe to resend)."""
+    status, code = error.status, error.code
+    # str(error) adds terminal colours when stderr is a tty: build the text ourselves.
+    text = error.msg if isinstance(error, TwilioRestException) else error.detail or error.title
+    detail = f"Twilio {status} error {code}: {text}"
+    if code in PERMANENT_CODES:
+        return DeliveryError(f"{detail} ({PERMANENT_CODES[code]})", permanent=True)
+    if code == TOO_MANY_REQUESTS or status == 429:  # noqa: PLR2004
+        return _TryAgain(DeliveryError(detail, permanent=False))
+    if status >= 500:  # noqa: PLR2004
+        return _TryAgain(DeliveryError(detail, permanent=False))
+    if code == AUTHENTICATION_FAILED or status == 401:  # noqa: PLR2004
+        logger.error("Twilio rejected the credentials (TWILIO_ACCOUNT_SID/AUTH_TOKEN): %s", detail)
+        return DeliveryError(detail, permanent=True)
+    if 400 <= status < 500:  # noqa: PLR2004
+        # Any other refusal of the request itself will be refused again.
+        return DeliveryError(detail, permanent=True)
+    return DeliveryError(detail, permanent=False)
