@@ -245,12 +245,14 @@ class Ordering:
             raise
 
     async def _store(self, order: Order, event: Event, now: datetime) -> list[Ticket]:
+        if order.is_free:
+            # Free: no payment to wait for, so the holds are sold right away. Confirmed
+            # before the unit of work opens: an SQL inventory must not wait on it.
+            for line in order.lines:
+                await self._inventory.confirm(line.ticket_type_id, line.hold_id)
         async with self._uow() as uow:
             tickets: list[Ticket] = []
             if order.is_free:
-                # Free: no payment to wait for, so the holds are sold right away.
-                for line in order.lines:
-                    await self._inventory.confirm(line.ticket_type_id, line.hold_id)
                 tickets = await self._issuance.complete_sale(uow, order, event, now)
             await uow.orders.add(order)
             await uow.commit()
