@@ -1,0 +1,1 @@
+"""Redis adapters (redis-py asyncio): inventory, login sessions and the read cache."""

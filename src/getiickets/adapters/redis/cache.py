@@ -1,0 +1,96 @@
+"""``RedisCache``: the best-effort read cache. It never fails a request.
+
+A call that Redis cannot answer within ``read_timeout`` (the seed's 1 second, applied
+to writes too, so a silent server never holds a request for the client's full retry
+budget) is a miss, or a dropped write. Outcomes are counted in ``hits``, ``misses``
+and ``errors``, plain counters the metrics exporter reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Awaitable
+from datetime import timedelta
+from typing import TypeVar
+
+import redis.asyncio as redis
+from redis import exceptions as redis_errors
+
+from getiickets.adapters.redis.errors import UNAVAILABLE
+
+logger = logging.getLogger(__name__)
+
+_MILLISECOND = timedelta(milliseconds=1)
+T = TypeVar("T")
+
+
+class _FailedError(Exception):
+    """Redis could not answer; the caller falls back (miss, dropped write, 0)."""
+
+
+class RedisCache:
+    """Implements ``Cache``."""
+
+    def __init__(self, client: redis.Redis, prefix: str = "", read_timeout: float = 1.0) -> None:
+        self._client = client
+        self._prefix = prefix
+        self._timeout = read_timeout
+        self.hits = 0
+        self.misses = 0
+        self.errors = 0
+
+    async def get(self, key: str) -> bytes | None:
+        try:
+            value = await self._call("get", self._client.get(self._key(key)))
+        except _FailedError:
+            value = None
+        if value is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        # Bytes whatever the client's decode_responses: values are opaque to the cache.
+        return value.encode() if isinstance(value, str) else value
+
+    async def set(self, key: str, value: bytes, ttl: timedelta) -> None:
+        if ttl <= timedelta(0):
+            raise ValueError("a cache entry needs a positive ttl")
+        milliseconds = math.ceil(ttl / _MILLISECOND)
+        try:
+            await self._call("set", self._client.set(self._key(key), value, px=milliseconds))
+        except _FailedError:
+            return
+
+    async def delete(self, *keys: str) -> None:
+        if not keys:
+            return
+        try:
+            await self._call("delete", self._client.delete(*(self._key(key) for key in keys)))
+        except _FailedError:
+            return
+
+    async def incr(self, key: str) -> int:
+        """Counters have no TTL unless the key had one already (Redis keeps it).
+
+        When Redis cannot answer it returns 0: version-stamped keys then point at a
+        fresh namespace, which is a miss, never a stale hit.
+        """
+        try:
+            return int(await self._call("incr", self._client.incr(self._key(key))))
+        except _FailedError:
+            return 0
+        except redis_errors.ResponseError as error:
+            raise ValueError(f"cache key {key!r} does not hold a counter") from error
+
+    async def _call(self, operation: str, command: Awaitable[T]) -> T:
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await command
+        except UNAVAILABLE as error:
+            self.errors += 1
+            logger.warning("cache %s failed: %r", operation, error)
+            raise _FailedError from error
+
+    def _key(self, key: str) -> str:
+        return f"{self._prefix}{key}"

@@ -1,0 +1,299 @@
+"""``RedisInventory``: stock counters and expiring holds in Redis, atomic across processes.
+
+Per ticket type four keys share the hash tag ``{tt:<id>}``, so every Lua script
+touches one cluster slot and runs on Redis Cluster too:
+
+- ``meta``: hash of ``capacity``, ``sold`` and ``available``;
+- ``holds``: sorted set of live hold ids scored by expiry;
+- ``quantities``: hash of hold id -> quantity for those holds;
+- ``confirmed``: hash of sold hold id -> quantity (``0``: not known, see ``release``).
+
+Every script first moves the holds whose expiry ``<= now`` back into ``available``
+(the seed's SETEX keys lost that stock when they expired: here an expired hold is
+just a score below ``now``, reclaimed by whichever call comes next), then acts. Redis
+runs a script alone, so ``available + held + sold == capacity`` holds at every instant
+and nothing is oversold however many processes call at once.
+
+``now`` is the injected Clock's, passed to each script (scripts never read Redis's
+time), so tests move time as they do for the in-memory inventory. Scores are
+microseconds since the epoch: exact as doubles until the year 2255, so a hold lapses
+at exactly ``expires_at <= now`` like ``Hold.is_live`` says, not a millisecond off.
+
+State missing (a ticket type never seen, ``forget``, a flush or a restart without
+persistence) makes a script answer ``NEEDS_REBUILD``; the caller loads the
+``StockFacts`` and runs ``INIT``, which writes them only if ``meta`` is still absent,
+so concurrent rebuilders (in any process) cannot initialise twice. Then it retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import redis.asyncio as redis
+
+from getiickets.adapters.redis.client import COMMAND_TIMEOUT_SECONDS
+from getiickets.adapters.redis.errors import answer_within
+from getiickets.domain.model.errors import CacheUnavailableError, NotFoundError
+from getiickets.domain.model.inventory import Confirmation, Hold, StockFacts, StockLevel
+from getiickets.ports.clock import Clock
+from getiickets.ports.inventory import StockFactsSource
+
+logger = logging.getLogger(__name__)
+
+NEEDS_REBUILD = -1
+UNKNOWN_QUANTITY = -2
+MAX_REBUILDS = 3
+"""Rebuilds one call may do; more means the keys keep vanishing (a flush loop, eviction)."""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+# KEYS: meta, holds, quantities, confirmed. ARGV[1]: now in microseconds.
+_PRELUDE = """
+local meta, holds, quantities, confirmed = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+if redis.call('EXISTS', meta) == 0 then return -1 end
+local now = ARGV[1]
+local expired = redis.call('ZRANGEBYSCORE', holds, '-inf', now)
+if #expired > 0 then
+  local back = 0
+  for i = 1, #expired do
+    back = back + (tonumber(redis.call('HGET', quantities, expired[i])) or 0)
+    redis.call('HDEL', quantities, expired[i])
+  end
+  redis.call('ZREMRANGEBYSCORE', holds, '-inf', now)
+  redis.call('HINCRBY', meta, 'available', back)
+end
+"""
+
+# ARGV: now, hold id, quantity, expiry. 1: held (or already held), 0: nothing held.
+_RESERVE = (
+    _PRELUDE
+    + """
+local id, quantity, expiry = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+if redis.call('ZSCORE', holds, id) then return 1 end
+if redis.call('HEXISTS', confirmed, id) == 1 then return 0 end
+if expiry <= tonumber(now) then return 0 end
+if tonumber(redis.call('HGET', meta, 'available')) < quantity then return 0 end
+redis.call('ZADD', holds, expiry, id)
+redis.call('HSET', quantities, id, quantity)
+redis.call('HINCRBY', meta, 'available', -quantity)
+return 1
+"""
+)
+
+# ARGV: now, hold id. 1: live hold released, 2: sale undone, 0: nothing to do,
+# -2: a sale whose quantity this state does not know (it was rebuilt from the facts).
+_RELEASE = (
+    _PRELUDE
+    + """
+local id = ARGV[2]
+if redis.call('ZSCORE', holds, id) then
+  local quantity = tonumber(redis.call('HGET', quantities, id))
+  redis.call('ZREM', holds, id)
+  redis.call('HDEL', quantities, id)
+  redis.call('HINCRBY', meta, 'available', quantity)
+  return 1
+end
+local sold = redis.call('HGET', confirmed, id)
+if not sold then return 0 end
+local quantity = tonumber(sold)
+if quantity == 0 then return -2 end
+redis.call('HDEL', confirmed, id)
+redis.call('HINCRBY', meta, 'sold', -quantity)
+redis.call('HINCRBY', meta, 'available', quantity)
+return 2
+"""
+)
+
+# ARGV: now, hold id. 1: confirmed now, 2: confirmed before, 0: lapsed or unknown.
+_CONFIRM = (
+    _PRELUDE
+    + """
+local id = ARGV[2]
+if redis.call('ZSCORE', holds, id) then
+  local quantity = tonumber(redis.call('HGET', quantities, id))
+  redis.call('ZREM', holds, id)
+  redis.call('HDEL', quantities, id)
+  redis.call('HSET', confirmed, id, quantity)
+  redis.call('HINCRBY', meta, 'sold', quantity)
+  return 1
+end
+if redis.call('HEXISTS', confirmed, id) == 1 then return 2 end
+return 0
+"""
+)
+
+# ARGV: now. {capacity, sold, available}.
+_LEVEL = (
+    _PRELUDE
+    + """
+return redis.call('HMGET', meta, 'capacity', 'sold', 'available')
+"""
+)
+
+# ARGV: capacity, sold, number of live holds, then (id, quantity, expiry) per live hold,
+# then (id, quantity) per sold hold. 1: written, 0: someone else initialised first.
+_INIT = """
+local meta, holds, quantities, confirmed = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+if redis.call('EXISTS', meta) == 1 then return 0 end
+redis.call('DEL', holds, quantities, confirmed)
+local capacity, sold, live = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local held, i = 0, 4
+for _ = 1, live do
+  redis.call('ZADD', holds, ARGV[i + 2], ARGV[i])
+  redis.call('HSET', quantities, ARGV[i], ARGV[i + 1])
+  held = held + tonumber(ARGV[i + 1])
+  i = i + 3
+end
+while i < #ARGV do
+  redis.call('HSET', confirmed, ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+redis.call('HSET', meta, 'capacity', capacity, 'sold', sold, 'available', capacity - sold - held)
+return 1
+"""
+
+
+def _microseconds(moment: datetime) -> int:
+    """Exact integer microseconds since the epoch (``timestamp()`` is a float: it rounds)."""
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def _init_args(facts: StockFacts, now: datetime) -> list[int | str]:
+    """The facts as ``INIT`` arguments, keeping only holds still live and not sold."""
+    sold_ids = set(facts.confirmed_hold_ids)
+    live = {
+        hold.hold_id: hold
+        for hold in facts.holds
+        if hold.is_live(now) and hold.hold_id not in sold_ids
+    }
+    # The facts name sold holds without their quantities; a sold hold that is still
+    # listed among the holds gives its quantity, any other is recorded as 0 (unknown).
+    listed = {hold.hold_id: hold.quantity for hold in facts.holds}
+    args: list[int | str] = [facts.capacity, facts.sold, len(live)]
+    for hold in live.values():
+        args += [hold.hold_id, hold.quantity, _microseconds(hold.expires_at)]
+    for hold_id in sold_ids:
+        args += [hold_id, listed.get(hold_id, 0)]
+    return args
+
+
+class RedisInventory:
+    """Implements ``Inventory``.
+
+    Raises ``CacheUnavailableError`` when Redis does not answer a call within
+    ``timeout`` seconds, retries included.
+    """
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        facts: StockFactsSource,
+        clock: Clock,
+        prefix: str = "",
+        timeout: float = COMMAND_TIMEOUT_SECONDS,
+    ) -> None:
+        self._client = client
+        self._timeout = timeout
+        self._facts = facts
+        self._clock = clock
+        self._prefix = prefix
+        self._reserve = client.register_script(_RESERVE)
+        self._release = client.register_script(_RELEASE)
+        self._confirm = client.register_script(_CONFIRM)
+        self._level = client.register_script(_LEVEL)
+        self._init = client.register_script(_INIT)
+        self._loading: dict[str, asyncio.Lock] = {}
+
+    async def reserve(self, hold: Hold) -> bool:
+        """Hold stock until ``hold.expires_at``.
+
+        True (nothing changes) if this hold id is already live. False, holding nothing,
+        when too few are left, when the hold has already expired, or when the hold id
+        was sold already (a sold hold cannot be held again).
+        """
+        if hold.quantity < 1:
+            raise ValueError("a hold is for at least one ticket")
+        held = await self._run(
+            self._reserve,
+            hold.ticket_type_id,
+            hold.hold_id,
+            hold.quantity,
+            _microseconds(hold.expires_at),
+        )
+        return bool(held == 1)
+
+    async def release(self, ticket_type_id: str, hold_id: str) -> None:
+        outcome = await self._run(self._release, ticket_type_id, hold_id)
+        if outcome != UNKNOWN_QUANTITY:
+            return
+        # A sale recorded by a rebuild, whose quantity the facts did not give. The
+        # caller has already stored the order as not paid (the port's rule), so facts
+        # read now no longer count this sale: rebuilding from them gives its stock back.
+        await self.forget(ticket_type_id)
+        outcome = await self._run(self._release, ticket_type_id, hold_id)
+        if outcome == UNKNOWN_QUANTITY:
+            logger.warning(
+                "hold %s of ticket type %s is still sold in the facts: not released",
+                hold_id,
+                ticket_type_id,
+            )
+
+    async def confirm(self, ticket_type_id: str, hold_id: str) -> Confirmation:
+        outcome = await self._run(self._confirm, ticket_type_id, hold_id)
+        if outcome == 1:
+            return Confirmation.CONFIRMED
+        if outcome == 2:  # noqa: PLR2004 - the script's answer codes, listed above it
+            return Confirmation.ALREADY_CONFIRMED
+        return Confirmation.LAPSED
+
+    async def level(self, ticket_type_id: str) -> StockLevel:
+        capacity, sold, available = (
+            int(value) for value in await self._run(self._level, ticket_type_id)
+        )
+        return StockLevel(capacity=capacity, held=capacity - sold - available, sold=sold)
+
+    async def forget(self, ticket_type_id: str) -> None:
+        async with answer_within("the inventory store", self._timeout):
+            await self._client.delete(*self._keys(ticket_type_id))
+
+    def _keys(self, ticket_type_id: str) -> list[str]:
+        base = f"{self._prefix}inv:{{tt:{ticket_type_id}}}:"
+        return [f"{base}meta", f"{base}holds", f"{base}quantities", f"{base}confirmed"]
+
+    async def _run(self, script: Any, ticket_type_id: str, *args: int | str) -> Any:
+        """Run ``script`` for the ticket type, rebuilding its state first if it is missing."""
+        keys = self._keys(ticket_type_id)
+        for _ in range(MAX_REBUILDS + 1):
+            now = _microseconds(self._clock.now())
+            async with answer_within("the inventory store", self._timeout):
+                result = await script(keys=keys, args=[now, *args])
+            if result != NEEDS_REBUILD:
+                return result
+            await self._rebuild(ticket_type_id, keys)
+        raise CacheUnavailableError(
+            f"the inventory state of ticket type {ticket_type_id} keeps disappearing"
+        )
+
+    async def _rebuild(self, ticket_type_id: str, keys: Sequence[str]) -> None:
+        """Write the facts unless someone already did; facts load once per process.
+
+        Tasks of this process queue on one lock, and the first to get it loads the
+        facts; the others find ``meta`` there and go back to their operation. Other
+        processes are kept out by ``INIT`` writing only where ``meta`` is absent.
+        """
+        lock = self._loading.setdefault(ticket_type_id, asyncio.Lock())
+        async with lock:
+            async with answer_within("the inventory store", self._timeout):
+                if await self._client.exists(keys[0]):
+                    return
+            facts = await self._facts.stock_facts(ticket_type_id)
+            if facts is None:
+                raise NotFoundError(f"ticket type {ticket_type_id} not found")
+            args = _init_args(facts, self._clock.now())
+            async with answer_within("the inventory store", self._timeout):
+                await self._init(keys=keys, args=args)

@@ -1,0 +1,632 @@
+"""The seven repositories on one SQLAlchemy ``AsyncConnection`` (Core, no ORM).
+
+They behave as the in-memory ones (``adapters/memory/repositories``), which the
+contract suite checks: same orderings (ties broken by id), same errors, same versions
+(see ``transaction``). Aggregates with children load in two queries (rows, then the
+children of all of them); a save rewrites the children.
+
+Claims (``claim_due``, ``due_for_retry``) pick due rows with ``FOR UPDATE SKIP
+LOCKED`` (PostgreSQL; SQLite has a single writer, so plain SELECT is as safe) and
+lease them with one ``UPDATE ... RETURNING`` in the unit's transaction: until the unit
+commits the rows stay locked, so a concurrent claimer skips them; after it, they are
+not due until the lease ends.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from getiickets.adapters.sqlalchemy import mapping
+from getiickets.adapters.sqlalchemy.tables import (
+    events,
+    idempotency_keys,
+    order_lines,
+    orders,
+    outbox,
+    payment_inbox,
+    ticket_types,
+    tickets,
+    users,
+)
+from getiickets.adapters.sqlalchemy.transaction import Transaction
+from getiickets.domain.model.accounts import User
+from getiickets.domain.model.catalog import Event, EventStatus
+from getiickets.domain.model.errors import (
+    ConflictError,
+    DuplicateError,
+    EmailTakenError,
+    NotFoundError,
+)
+from getiickets.domain.model.inventory import Hold, StockFacts
+from getiickets.domain.model.notifications import MessageStatus, OutboxMessage
+from getiickets.domain.model.orders import Order, OrderStatus
+from getiickets.domain.model.payments import InboxEvent
+from getiickets.domain.model.tickets import Ticket, TicketStatus
+from getiickets.ports.repositories import (
+    MAX_PAGE_SIZE,
+    EventPage,
+    EventQuery,
+    IdempotencyRecord,
+    TicketTypeSales,
+)
+
+_DUE_MESSAGES = (MessageStatus.PENDING.value, MessageStatus.FAILED.value)
+
+
+def _check_limit(limit: int) -> None:
+    if limit < 0:
+        raise ValueError("limit must not be negative")
+
+
+def _check_lease(lease: timedelta) -> None:
+    if lease <= timedelta(0):
+        raise ValueError("a lease must be positive")
+
+
+def _day_range(day: date) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time(), UTC)
+    return start, start + timedelta(days=1)
+
+
+class _Repository:
+    def __init__(self, transaction: Transaction) -> None:
+        self._tx = transaction
+
+    async def _rows(self, statement: sa.Executable) -> Sequence[sa.Row[Any]]:
+        return (await self._tx.connection.execute(statement)).all()
+
+    async def _row(self, statement: sa.Executable) -> sa.Row[Any] | None:
+        return (await self._tx.connection.execute(statement)).one_or_none()
+
+    async def _insert_one(self, table: sa.Table, values: mapping.Values) -> bool:
+        """Insert unless a unique fact is taken; True if the row went in."""
+        result = await self._tx.for_write().execute(self._tx.insert_unless_taken(table), values)
+        return result.rowcount == 1
+
+    async def _update(self, table: sa.Table, pk: Any, target: Any, values: mapping.Values) -> int:
+        """``UPDATE ... WHERE pk AND version``: the optimistic lock. Returns the stored version.
+
+        ``pk`` is the primary key's value, a tuple for a composite key. The caller records
+        the version in the ledger once every statement of its save succeeded: a save
+        undone by its savepoint must leave the ledger as it was.
+        """
+        expected, stored = self._tx.ledger.plan_update(table, pk, target.version)
+        key_columns = list(table.primary_key.columns)
+        key_values = pk if len(key_columns) > 1 else (pk,)
+        result = await self._tx.for_write().execute(
+            sa.update(table)
+            .where(
+                *(column == value for column, value in zip(key_columns, key_values, strict=True)),
+                table.c.version == expected,
+            )
+            .values({**values, "version": stored})
+        )
+        if result.rowcount != 1:
+            raise ConflictError(f"{table.name} {pk} was changed by someone else, or is gone")
+        return stored
+
+    def _version(self, table: sa.Table, pk: Any, stored: int) -> int:
+        return self._tx.ledger.visible(table, pk, stored)
+
+
+class SqlAlchemyEventRepository(_Repository):
+    async def add(self, event: Event) -> None:
+        async with self._tx.unique_facts(
+            lambda: DuplicateError(f"event {event.id}, its slug or a ticket type exists")
+        ):
+            connection = self._tx.for_write()
+            await connection.execute(
+                sa.insert(events), {**mapping.event_values(event), "version": 1}
+            )
+            if event.ticket_types:
+                await connection.execute(sa.insert(ticket_types), mapping.ticket_type_values(event))
+        self._tx.ledger.inserted(events, event.id, event)
+
+    async def get(self, event_id: str) -> Event | None:
+        return await self._one(sa.select(events).where(events.c.id == event_id))
+
+    async def get_by_slug(self, slug: str) -> Event | None:
+        return await self._one(sa.select(events).where(events.c.slug == slug))
+
+    async def save(self, event: Event) -> None:
+        async with self._tx.unique_facts(
+            lambda: DuplicateError(f"the slug or a ticket type of event {event.id} exists")
+        ):
+            stored = await self._update(events, event.id, event, mapping.event_values(event))
+            connection = self._tx.for_write()
+            await connection.execute(
+                sa.delete(ticket_types).where(ticket_types.c.event_id == event.id)
+            )
+            if event.ticket_types:
+                await connection.execute(sa.insert(ticket_types), mapping.ticket_type_values(event))
+        self._tx.ledger.updated(events, event.id, event, stored)
+
+    async def list_published(self, query: EventQuery) -> EventPage:
+        """Published events by ``starts_at`` then id; category and city ignore case."""
+        if query.page < 1:
+            raise ValueError("page starts at 1")
+        if not 1 <= query.limit <= MAX_PAGE_SIZE:
+            raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}")
+        conditions = [events.c.status == EventStatus.PUBLISHED.value]
+        if query.category is not None:
+            conditions.append(events.c.category_key == mapping.text_key(query.category))
+        if query.city is not None:
+            conditions.append(events.c.city_key == mapping.text_key(query.city))
+        if query.on_date is not None:
+            start, end = _day_range(query.on_date)
+            conditions += [events.c.starts_at >= start, events.c.starts_at < end]
+        total = (
+            await self._tx.connection.execute(
+                sa.select(sa.func.count()).select_from(events).where(*conditions)
+            )
+        ).scalar_one()
+        items = await self._many(
+            sa.select(events)
+            .where(*conditions)
+            .order_by(events.c.starts_at, events.c.id)
+            .limit(query.limit)
+            .offset((query.page - 1) * query.limit)
+        )
+        return EventPage(items=items, total=total)
+
+    async def get_by_ticket_type(self, ticket_type_id: str) -> Event | None:
+        return await self._one(
+            sa.select(events)
+            .join(ticket_types, ticket_types.c.event_id == events.c.id)
+            .where(ticket_types.c.id == ticket_type_id)
+        )
+
+    async def _one(self, statement: sa.Select[Any]) -> Event | None:
+        found = await self._many(statement)
+        return found[0] if found else None
+
+    async def _many(self, statement: sa.Select[Any]) -> list[Event]:
+        rows = await self._rows(statement)
+        if not rows:
+            return []
+        children: dict[str, list[sa.Row[Any]]] = defaultdict(list)
+        for child in await self._rows(
+            sa.select(ticket_types)
+            .where(ticket_types.c.event_id.in_([row.id for row in rows]))
+            .order_by(ticket_types.c.event_id, ticket_types.c.position)
+        ):
+            children[child.event_id].append(child)
+        return [
+            mapping.event_from(row, children[row.id], self._version(events, row.id, row.version))
+            for row in rows
+        ]
+
+
+class SqlAlchemyOrderRepository(_Repository):
+    async def add(self, order: Order) -> None:
+        if not await self._insert_one(orders, {**mapping.order_values(order), "version": 1}):
+            raise DuplicateError(f"order {order.id}, its number or its reference exists")
+        await self._tx.for_write().execute(sa.insert(order_lines), mapping.order_line_values(order))
+        self._tx.ledger.inserted(orders, order.id, order)
+
+    async def get(self, order_id: str) -> Order | None:
+        found = await self._many(sa.select(orders).where(orders.c.id == order_id))
+        return found[0] if found else None
+
+    async def get_by_reference(self, reference: str) -> Order | None:
+        found = await self._many(sa.select(orders).where(orders.c.payment_reference == reference))
+        return found[0] if found else None
+
+    async def save(self, order: Order) -> None:
+        async with self._tx.unique_facts(
+            lambda: DuplicateError(f"the number or reference of order {order.id} exists")
+        ):
+            stored = await self._update(orders, order.id, order, mapping.order_values(order))
+            # Lines change when a late payment re-takes stock (new hold ids): rewrite them.
+            connection = self._tx.for_write()
+            await connection.execute(
+                sa.delete(order_lines).where(order_lines.c.order_id == order.id)
+            )
+            await connection.execute(sa.insert(order_lines), mapping.order_line_values(order))
+        self._tx.ledger.updated(orders, order.id, order, stored)
+
+    async def due_for_expiry(self, now: datetime, limit: int) -> list[Order]:
+        """Pending orders with ``expires_at <= now``, by ``expires_at`` then id."""
+        _check_limit(limit)
+        return await self._many(
+            sa.select(orders)
+            .where(orders.c.status == OrderStatus.PENDING.value, orders.c.expires_at <= now)
+            .order_by(orders.c.expires_at, orders.c.id)
+            .limit(limit)
+        )
+
+    async def awaiting_payment(self, expiring_before: datetime, limit: int) -> list[Order]:
+        """Pending orders with a reference and ``expires_at < expiring_before``, soonest first."""
+        _check_limit(limit)
+        return await self._many(
+            sa.select(orders)
+            .where(
+                orders.c.status == OrderStatus.PENDING.value,
+                orders.c.payment_reference.is_not(None),
+                orders.c.expires_at < expiring_before,
+            )
+            .order_by(orders.c.expires_at, orders.c.id)
+            .limit(limit)
+        )
+
+    async def refunds_due(self, limit: int) -> list[Order]:
+        """Refunded orders still owing the provider a refund request, oldest refund first."""
+        _check_limit(limit)
+        return await self._many(
+            sa.select(orders)
+            .where(orders.c.status == OrderStatus.REFUNDED.value, orders.c.refund_due)
+            .order_by(sa.func.coalesce(orders.c.refunded_at, orders.c.created_at), orders.c.id)
+            .limit(limit)
+        )
+
+    async def count_by_status(self, event_id: str) -> dict[OrderStatus, int]:
+        """Every status is a key, with 0 where there are none."""
+        counts = Counter(
+            {
+                OrderStatus(row.status): row.count
+                for row in await self._rows(
+                    sa.select(orders.c.status, sa.func.count().label("count"))
+                    .where(orders.c.event_id == event_id)
+                    .group_by(orders.c.status)
+                )
+            }
+        )
+        return {status: counts[status] for status in OrderStatus}
+
+    async def sales(self, event_id: str) -> list[TicketTypeSales]:
+        """One entry per ticket type of the event, in its order, zeros included.
+
+        Lines of paid orders only; lines of a type the event no longer lists come last.
+        """
+        totals = {
+            row.ticket_type_id: (int(row.sold), int(row.revenue))
+            for row in await self._rows(
+                sa.select(
+                    order_lines.c.ticket_type_id,
+                    sa.func.sum(order_lines.c.quantity).label("sold"),
+                    sa.func.sum(order_lines.c.quantity * order_lines.c.unit_price_amount).label(
+                        "revenue"
+                    ),
+                )
+                .join(orders, orders.c.id == order_lines.c.order_id)
+                .where(orders.c.event_id == event_id, orders.c.status == OrderStatus.PAID.value)
+                .group_by(order_lines.c.ticket_type_id)
+            )
+        }
+        listed = list(
+            (
+                await self._tx.connection.execute(
+                    sa.select(ticket_types.c.id)
+                    .where(ticket_types.c.event_id == event_id)
+                    .order_by(ticket_types.c.position)
+                )
+            ).scalars()
+        )
+        type_ids = listed + sorted(set(totals) - set(listed))
+        return [
+            TicketTypeSales(
+                ticket_type_id=type_id,
+                sold=totals.get(type_id, (0, 0))[0],
+                revenue=totals.get(type_id, (0, 0))[1],
+            )
+            for type_id in type_ids
+        ]
+
+    async def stock_facts(self, ticket_type_id: str, capacity: int) -> StockFacts:
+        """Sold (paid lines), holds (pending lines, expired too), confirmed hold ids."""
+        sold = 0
+        holds: list[Hold] = []
+        confirmed: list[str] = []
+        for row in await self._rows(
+            sa.select(
+                orders.c.status, orders.c.expires_at, order_lines.c.hold_id, order_lines.c.quantity
+            )
+            .join(orders, orders.c.id == order_lines.c.order_id)
+            .where(
+                order_lines.c.ticket_type_id == ticket_type_id,
+                orders.c.status.in_([OrderStatus.PAID.value, OrderStatus.PENDING.value]),
+            )
+        ):
+            if row.status == OrderStatus.PAID.value:
+                sold += row.quantity
+                confirmed.append(row.hold_id)
+            else:
+                holds.append(
+                    Hold(
+                        hold_id=row.hold_id,
+                        ticket_type_id=ticket_type_id,
+                        quantity=row.quantity,
+                        expires_at=row.expires_at,
+                    )
+                )
+        return StockFacts(
+            ticket_type_id=ticket_type_id,
+            capacity=capacity,
+            sold=sold,
+            holds=tuple(sorted(holds, key=lambda hold: hold.hold_id)),
+            confirmed_hold_ids=tuple(sorted(confirmed)),
+        )
+
+    async def _many(self, statement: sa.Select[Any]) -> list[Order]:
+        rows = await self._rows(statement)
+        if not rows:
+            return []
+        lines: dict[str, list[sa.Row[Any]]] = defaultdict(list)
+        for line in await self._rows(
+            sa.select(order_lines)
+            .where(order_lines.c.order_id.in_([row.id for row in rows]))
+            .order_by(order_lines.c.order_id, order_lines.c.position)
+        ):
+            lines[line.order_id].append(line)
+        return [
+            mapping.order_from(row, lines[row.id], self._version(orders, row.id, row.version))
+            for row in rows
+        ]
+
+
+class SqlAlchemyTicketRepository(_Repository):
+    async def add(self, ticket: Ticket) -> None:
+        if not await self._insert_one(tickets, {**mapping.ticket_values(ticket), "version": 1}):
+            raise DuplicateError(f"ticket {ticket.id} or its number exists")
+        self._tx.ledger.inserted(tickets, ticket.id, ticket)
+
+    async def get(self, ticket_id: str) -> Ticket | None:
+        found = await self._many(sa.select(tickets).where(tickets.c.id == ticket_id))
+        return found[0] if found else None
+
+    async def get_by_number(self, ticket_number: str) -> Ticket | None:
+        found = await self._many(sa.select(tickets).where(tickets.c.ticket_number == ticket_number))
+        return found[0] if found else None
+
+    async def for_order(self, order_id: str) -> list[Ticket]:
+        """By ``issued_at`` then id."""
+        return await self._many(
+            sa.select(tickets)
+            .where(tickets.c.order_id == order_id)
+            .order_by(tickets.c.issued_at, tickets.c.id)
+        )
+
+    async def save(self, ticket: Ticket) -> None:
+        async with self._tx.unique_facts(
+            lambda: DuplicateError(f"the number of ticket {ticket.id} exists")
+        ):
+            stored = await self._update(tickets, ticket.id, ticket, mapping.ticket_values(ticket))
+        self._tx.ledger.updated(tickets, ticket.id, ticket, stored)
+
+    async def without_files(self, limit: int) -> list[Ticket]:
+        """Tickets not void with no QR image or no PDF yet, oldest issued first."""
+        _check_limit(limit)
+        return await self._many(
+            sa.select(tickets)
+            .where(
+                tickets.c.status != TicketStatus.VOID.value,
+                sa.or_(tickets.c.qr_key.is_(None), tickets.c.pdf_key.is_(None)),
+            )
+            .order_by(tickets.c.issued_at, tickets.c.id)
+            .limit(limit)
+        )
+
+    async def count_by_status(self, event_id: str) -> dict[TicketStatus, int]:
+        """Every status is a key, with 0 where there are none."""
+        counts = Counter(
+            {
+                TicketStatus(row.status): row.count
+                for row in await self._rows(
+                    sa.select(tickets.c.status, sa.func.count().label("count"))
+                    .where(tickets.c.event_id == event_id)
+                    .group_by(tickets.c.status)
+                )
+            }
+        )
+        return {status: counts[status] for status in TicketStatus}
+
+    async def _many(self, statement: sa.Select[Any]) -> list[Ticket]:
+        return [
+            mapping.ticket_from(row, self._version(tickets, row.id, row.version))
+            for row in await self._rows(statement)
+        ]
+
+
+class SqlAlchemyUserRepository(_Repository):
+    async def add(self, user: User) -> None:
+        """Raises ``EmailTakenError`` for an email registered in any letter case."""
+        if not await self._insert_one(users, {**mapping.user_values(user), "version": 1}):
+            taken_id = await self._row(sa.select(users.c.id).where(users.c.id == user.id))
+            if taken_id is not None:
+                raise DuplicateError(f"user {user.id} already exists")
+            raise EmailTakenError()  # which email is left out: it would tell who has an account
+        self._tx.ledger.inserted(users, user.id, user)
+
+    async def get(self, user_id: str) -> User | None:
+        return await self._one(sa.select(users).where(users.c.id == user_id))
+
+    async def get_by_email(self, email: str) -> User | None:
+        return await self._one(
+            sa.select(users).where(users.c.email_key == mapping.email_key(email))
+        )
+
+    async def _one(self, statement: sa.Select[Any]) -> User | None:
+        row = await self._row(statement)
+        if row is None:
+            return None
+        return mapping.user_from(row, self._version(users, row.id, row.version))
+
+
+class SqlAlchemyOutboxRepository(_Repository):
+    async def add(self, message: OutboxMessage) -> None:
+        if not await self._insert_one(outbox, {**mapping.outbox_values(message), "version": 1}):
+            raise DuplicateError(f"outbox message {message.id} already exists")
+        self._tx.ledger.inserted(outbox, message.id, message)
+
+    async def get(self, message_id: str) -> OutboxMessage | None:
+        found = await self._many(sa.select(outbox).where(outbox.c.id == message_id))
+        return found[0] if found else None
+
+    async def save(self, message: OutboxMessage) -> None:
+        stored = await self._update(outbox, message.id, message, mapping.outbox_values(message))
+        self._tx.ledger.updated(outbox, message.id, message, stored)
+
+    async def claim_due(self, now: datetime, limit: int, lease: timedelta) -> list[OutboxMessage]:
+        """Pending or failed messages with ``next_attempt_at <= now``, oldest first, leased."""
+        _check_limit(limit)
+        _check_lease(lease)
+        connection = self._tx.for_write()
+        due = list(
+            (
+                await connection.execute(
+                    sa.select(outbox.c.id)
+                    .where(outbox.c.status.in_(_DUE_MESSAGES), outbox.c.next_attempt_at <= now)
+                    .order_by(outbox.c.next_attempt_at, outbox.c.id)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+            ).scalars()
+        )
+        if not due:
+            return []
+        leased = {
+            row.id: row
+            for row in await self._rows(
+                sa.update(outbox)
+                .where(outbox.c.id.in_(due))
+                .values(next_attempt_at=now + lease, version=outbox.c.version + 1)
+                .returning(*outbox.c)
+            )
+        }
+        # The copies carry the leased version, committed or not: the claimer owns the rows.
+        return [mapping.outbox_from(leased[id_], leased[id_].version) for id_ in due]
+
+    async def for_order(self, order_id: str) -> list[OutboxMessage]:
+        """By ``created_at`` then id."""
+        return await self._many(
+            sa.select(outbox)
+            .where(outbox.c.order_id == order_id)
+            .order_by(outbox.c.created_at, outbox.c.id)
+        )
+
+    async def get_by_provider_message_id(self, provider_message_id: str) -> OutboxMessage | None:
+        """Provider ids are not unique facts; if two rows share one, the oldest wins."""
+        found = await self._many(
+            sa.select(outbox)
+            .where(outbox.c.provider_message_id == provider_message_id)
+            .order_by(outbox.c.created_at, outbox.c.id)
+            .limit(1)
+        )
+        return found[0] if found else None
+
+    async def _many(self, statement: sa.Select[Any]) -> list[OutboxMessage]:
+        return [
+            mapping.outbox_from(row, self._version(outbox, row.id, row.version))
+            for row in await self._rows(statement)
+        ]
+
+
+class SqlAlchemyPaymentInboxRepository(_Repository):
+    async def add(self, event: InboxEvent) -> None:
+        """Raises ``DuplicateError`` if an event with this key is stored."""
+        if not await self._insert_one(payment_inbox, {**mapping.inbox_values(event), "version": 1}):
+            raise DuplicateError(f"inbox event {event.key} already exists")
+        self._tx.ledger.inserted(payment_inbox, event.key, event)
+
+    async def get(self, key: str) -> InboxEvent | None:
+        row = await self._row(sa.select(payment_inbox).where(payment_inbox.c.key == key))
+        if row is None:
+            return None
+        return mapping.inbox_from(row, self._version(payment_inbox, key, row.version))
+
+    async def save(self, event: InboxEvent) -> None:
+        stored = await self._update(payment_inbox, event.key, event, mapping.inbox_values(event))
+        self._tx.ledger.updated(payment_inbox, event.key, event, stored)
+
+    async def due_for_retry(self, now: datetime, limit: int, lease: timedelta) -> list[InboxEvent]:
+        """Unprocessed events whose ``next_attempt_at`` is unset or ``<= now``, leased.
+
+        Oldest first by ``next_attempt_at``, or ``received_at`` when unset, then key.
+        """
+        _check_limit(limit)
+        _check_lease(lease)
+        connection = self._tx.for_write()
+        due = list(
+            (
+                await connection.execute(
+                    sa.select(payment_inbox.c.key)
+                    .where(
+                        payment_inbox.c.processed_at.is_(None),
+                        sa.or_(
+                            payment_inbox.c.next_attempt_at.is_(None),
+                            payment_inbox.c.next_attempt_at <= now,
+                        ),
+                    )
+                    .order_by(
+                        sa.func.coalesce(
+                            payment_inbox.c.next_attempt_at, payment_inbox.c.received_at
+                        ),
+                        payment_inbox.c.key,
+                    )
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+            ).scalars()
+        )
+        if not due:
+            return []
+        leased = {
+            row.key: row
+            for row in await self._rows(
+                sa.update(payment_inbox)
+                .where(payment_inbox.c.key.in_(due))
+                .values(next_attempt_at=now + lease, version=payment_inbox.c.version + 1)
+                .returning(*payment_inbox.c)
+            )
+        }
+        return [mapping.inbox_from(leased[key], leased[key].version) for key in due]
+
+
+class _StoredIdempotency:
+    """The version of an idempotency row: records are frozen and carry none themselves."""
+
+    def __init__(self, version: int) -> None:
+        self.version = version
+
+
+class SqlAlchemyIdempotencyRepository(_Repository):
+    async def get(self, scope: str, key: str) -> IdempotencyRecord | None:
+        row = await self._row(sa.select(idempotency_keys).where(*self._is(scope, key)))
+        return None if row is None else mapping.idempotency_from(row)
+
+    async def add(self, record: IdempotencyRecord) -> None:
+        """Raises ``DuplicateError`` if ``(scope, key)`` is recorded."""
+        values = {**mapping.idempotency_values(record), "version": 1}
+        if not await self._insert_one(idempotency_keys, values):
+            raise DuplicateError(f"idempotency key {record.key!r} is recorded in {record.scope!r}")
+        self._tx.ledger.inserted(
+            idempotency_keys, (record.scope, record.key), _StoredIdempotency(0)
+        )
+
+    async def complete(self, record: IdempotencyRecord) -> None:
+        """Store the response of a recorded key; ``NotFoundError`` if it is not recorded.
+
+        Versioned like any save: two requests completing the same key cannot both win.
+        """
+        pk = (record.scope, record.key)
+        version = (
+            await self._tx.connection.execute(
+                sa.select(idempotency_keys.c.version).where(*self._is(*pk))
+            )
+        ).scalar_one_or_none()
+        if version is None:
+            raise NotFoundError(f"idempotency key {record.key!r} is not recorded")
+        stored_row = _StoredIdempotency(self._version(idempotency_keys, pk, version))
+        stored = await self._update(
+            idempotency_keys, pk, stored_row, mapping.idempotency_values(record)
+        )
+        self._tx.ledger.updated(idempotency_keys, pk, stored_row, stored)
+
+    @staticmethod
+    def _is(scope: str, key: str) -> tuple[sa.ColumnElement[bool], ...]:
+        return idempotency_keys.c.scope == scope, idempotency_keys.c.key == key

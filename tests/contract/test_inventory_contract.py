@@ -1,0 +1,489 @@
+"""The ``Inventory`` contract: one suite, every adapter, the same assertions.
+
+Each backend gets the same ``FactsDouble`` (the database's side, which the tests move
+as the purchase flow would) and an ``InMemoryClock`` the tests move; Redis and SQL read
+time only from that clock, so expiry is tested without waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from redis.crc import key_slot
+
+from getiickets.adapters.memory import InMemoryClock, InMemoryInventory
+from getiickets.adapters.redis.inventory import RedisInventory
+from getiickets.adapters.sqlalchemy.engine import create_engine
+from getiickets.adapters.sqlalchemy.inventory import SqlAlchemyInventory
+from getiickets.domain.model.errors import NotFoundError
+from getiickets.domain.model.inventory import Confirmation, Hold, StockLevel
+from getiickets.ports.inventory import Inventory
+from tests.contract.hot_state_backends import (
+    START,
+    FactsDouble,
+    delete_inventory_rows,
+    delete_prefixed,
+    redis_client,
+)
+
+pytestmark = pytest.mark.contract
+
+TTL = timedelta(minutes=15)
+
+
+@dataclass
+class Backend:
+    """An inventory adapter, its facts and clock, and a way to lose its stored state."""
+
+    inventory: Inventory
+    facts: FactsDouble
+    clock: InMemoryClock
+    build: Callable[[], Inventory]
+    lose_state: Callable[[], Awaitable[None]]
+
+    async def restart(self) -> None:
+        """The store loses everything (Redis FLUSHDB or restart; tables emptied) and a
+        new process starts with a fresh adapter."""
+        await self.lose_state()
+        self.inventory = self.build()
+
+    def new_ticket_type(self, capacity: int) -> str:
+        ticket_type_id = f"tt-{uuid.uuid4().hex[:12]}"
+        self.facts.add_ticket_type(ticket_type_id, capacity)
+        return ticket_type_id
+
+    def hold(self, ticket_type_id: str, quantity: int, ttl: timedelta = TTL) -> Hold:
+        return Hold(
+            hold_id=uuid.uuid4().hex,
+            ticket_type_id=ticket_type_id,
+            quantity=quantity,
+            expires_at=self.clock.now() + ttl,
+        )
+
+
+@dataclass(frozen=True)
+class Servers:
+    """What a backend needs from the shared fixtures, resolved outside the event loop
+    (the server fixtures call ``asyncio.run``, which a running loop refuses)."""
+
+    name: str
+    redis_url: str = ""
+    redis_prefix: str = ""
+    database_url: str = ""
+
+
+@pytest.fixture(
+    params=[
+        "memory",
+        pytest.param("redis", marks=pytest.mark.redis),
+        "sqlalchemy-sqlite",
+        pytest.param("sqlalchemy-postgres", marks=pytest.mark.postgres),
+    ]
+)
+def servers(request: pytest.FixtureRequest) -> Servers:
+    if request.param == "redis":
+        return Servers(
+            name=request.param,
+            redis_url=request.getfixturevalue("redis_url"),
+            redis_prefix=request.getfixturevalue("redis_prefix"),
+        )
+    if request.param == "sqlalchemy-postgres":
+        return Servers(
+            name=request.param, database_url=request.getfixturevalue("migrated_postgres_url")
+        )
+    if request.param == "sqlalchemy-sqlite":
+        return Servers(name=request.param, database_url=request.getfixturevalue("sqlite_url"))
+    return Servers(name=request.param)
+
+
+@pytest.fixture
+async def backend(servers: Servers) -> AsyncIterator[Backend]:
+    facts = FactsDouble()
+    clock = InMemoryClock(START)
+
+    async def nothing_stored_outside() -> None:
+        """The in-memory inventory keeps its state in the process: a restart loses it."""
+
+    if servers.name == "memory":
+        yield Backend(
+            inventory=InMemoryInventory(facts, clock),
+            facts=facts,
+            clock=clock,
+            build=lambda: InMemoryInventory(facts, clock),
+            lose_state=nothing_stored_outside,
+        )
+    elif servers.name == "redis":
+        prefix = servers.redis_prefix
+        async with redis_client(servers.redis_url) as client:
+            yield Backend(
+                inventory=RedisInventory(client, facts, clock, prefix=prefix),
+                facts=facts,
+                clock=clock,
+                build=lambda: RedisInventory(client, facts, clock, prefix=prefix),
+                lose_state=lambda: delete_prefixed(client, prefix),
+            )
+    else:
+        engine = create_engine(servers.database_url)
+        try:
+            yield Backend(
+                inventory=SqlAlchemyInventory(engine, facts, clock),
+                facts=facts,
+                clock=clock,
+                build=lambda: SqlAlchemyInventory(engine, facts, clock),
+                lose_state=lambda: delete_inventory_rows(engine, facts.ticket_type_ids()),
+            )
+        finally:
+            await engine.dispose()
+
+
+def level(capacity: int, held: int = 0, sold: int = 0) -> StockLevel:
+    return StockLevel(capacity=capacity, held=held, sold=sold)
+
+
+# ------------------------------------------------------------------------ reserve
+
+
+async def test_a_reserve_holds_stock(backend: Backend) -> None:
+    tt = backend.new_ticket_type(capacity=10)
+
+    assert await backend.inventory.reserve(backend.hold(tt, 3)) is True
+
+    stock = await backend.inventory.level(tt)
+    assert stock == level(10, held=3)
+    assert stock.available == 7
+
+
+async def test_a_reserve_larger_than_what_is_left_holds_nothing(backend: Backend) -> None:
+    tt = backend.new_ticket_type(capacity=10)
+    assert await backend.inventory.reserve(backend.hold(tt, 8)) is True
+
+    assert await backend.inventory.reserve(backend.hold(tt, 3)) is False
+    assert await backend.inventory.level(tt) == level(10, held=8)
+    assert await backend.inventory.reserve(backend.hold(tt, 2)) is True
+    assert await backend.inventory.reserve(backend.hold(tt, 1)) is False
+    assert await backend.inventory.level(tt) == level(10, held=10)
+
+
+async def test_reserving_the_same_live_hold_again_counts_it_once(backend: Backend) -> None:
+    tt = backend.new_ticket_type(capacity=10)
+    hold = backend.hold(tt, 4)
+
+    assert await backend.inventory.reserve(hold) is True
+    assert await backend.inventory.reserve(hold) is True
+
+    assert await backend.inventory.level(tt) == level(10, held=4)
+
+
+async def test_a_hold_that_has_already_expired_is_not_taken(backend: Backend) -> None:
+    tt = backend.new_ticket_type(capacity=10)
+
+    assert await backend.inventory.reserve(backend.hold(tt, 2, ttl=timedelta(0))) is False
+
+    assert await backend.inventory.level(tt) == level(10)
+
+
+async def test_a_hold_needs_at_least_one_ticket(backend: Backend) -> None:
+    tt = backend.new_ticket_type(capacity=10)
+
+    with pytest.raises(ValueError, match="at least one"):
+        await backend.inventory.reserve(backend.hold(tt, 0))
+
+
+# ------------------------------------------------------------------------ release
+
+
+async def test_releasing_a_live_hold_returns_its_stock_once(backend: Backend) -> None:
+    tt = backend.new_ticket_type(capacity=10)
+    kept, released = backend.hold(tt, 2), backend.hold(tt, 5)
+    await backend.inventory.reserve(kept)
+    await backend.inventory.reserve(released)
+
+    await backend.inventory.release(tt, released.hold_id)
+    assert await backend.inventory.level(tt) == level(10, held=2)
+    await backend.inventory.release(tt, released.hold_id)
+    assert await backend.inventory.level(tt) == level(10, held=2)
+
+
+async def test_releasing_an_unknown_or_expired_hold_changes_nothing(backend: Backend) -> None:
+    tt = backend.new_ticket_type(capacity=10)
+    expiring = backend.hold(tt, 3, ttl=timedelta(minutes=1))
+    await backend.inventory.reserve(expiring)
+    await backend.inventory.reserve(backend.hold(tt, 4))
+    backend.clock.advance(timedelta(minutes=1))
+
+    await backend.inventory.release(tt, expiring.hold_id)
+    await backend.inventory.release(tt, "no-such-hold")
+
+    assert await backend.inventory.level(tt) == level(10, held=4)
+
+
+async def test_releasing_a_sale_the_database_undid_returns_its_stock(backend: Backend) -> None:
+    tt = backend.new_ticket_type(capacity=10)
+    hold = backend.hold(tt, 3)
+    await backend.inventory.reserve(hold)
+    backend.facts.order_stored(hold)
+    assert await backend.inventory.confirm(tt, hold.hold_id) is Confirmation.CONFIRMED
+    backend.facts.order_paid(hold)
+    backend.facts.order_ended_unpaid(hold)  # refunded
+
+    await backend.inventory.release(tt, hold.hold_id)
+    assert await backend.inventory.level(tt) == level(10)
+    await backend.inventory.release(tt, hold.hold_id)
+    assert await backend.inventory.level(tt) == level(10)
+    assert await backend.inventory.confirm(tt, hold.hold_id) is Confirmation.LAPSED
+
+
+async def test_releasing_a_sale_known_only_from_the_facts_returns_its_stock(
+    backend: Backend,
+) -> None:
+    """A sale made before the inventory was rebuilt, refunded after: its stock comes back."""
+    tt = backend.new_ticket_type(capacity=10)
+    sale = backend.hold(tt, 4)
+    backend.facts.order_stored(sale)
+    backend.facts.order_paid(sale)
+    assert await backend.inventory.level(tt) == level(10, sold=4)
+    backend.facts.order_ended_unpaid(sale)  # refunded, then the caller releases
+
+    await backend.inventory.release(tt, sale.hold_id)
+
+    assert await backend.inventory.level(tt) == level(10)
+
+
+# ------------------------------------------------------------------------ confirm
+
+
+async def test_confirm_turns_a_live_hold_into_a_sale_exactly_once(backend: Backend) -> None:
+    tt = backend.new_ticket_type(capacity=10)
+    hold = backend.hold(tt, 3)
+    await backend.inventory.reserve(hold)
+    await backend.inventory.reserve(backend.hold(tt, 1))
+
+    assert await backend.inventory.confirm(tt, hold.hold_id) is Confirmation.CONFIRMED
+    assert await backend.inventory.confirm(tt, hold.hold_id) is Confirmation.ALREADY_CONFIRMED
+
+    assert await backend.inventory.level(tt) == level(10, held=1, sold=3)
+
+
+async def test_a_sold_hold_cannot_be_held_again(backend: Backend) -> None:
+    tt = backend.new_ticket_type(capacity=10)
+    hold = backend.hold(tt, 3)
+    await backend.inventory.reserve(hold)
+    await backend.inventory.confirm(tt, hold.hold_id)
+
+    assert await backend.inventory.reserve(hold) is False
+
+    assert await backend.inventory.level(tt) == level(10, sold=3)
+
+
+async def test_confirming_an_expired_or_unknown_hold_lapses(backend: Backend) -> None:
+    tt = backend.new_ticket_type(capacity=10)
+    hold = backend.hold(tt, 3)
+    await backend.inventory.reserve(hold)
+    backend.clock.advance(TTL)
+
+    assert await backend.inventory.confirm(tt, hold.hold_id) is Confirmation.LAPSED
+    assert await backend.inventory.confirm(tt, "no-such-hold") is Confirmation.LAPSED
+
+    assert await backend.inventory.level(tt) == level(10)
+
+
+async def test_a_released_hold_cannot_be_confirmed(backend: Backend) -> None:
+    tt = backend.new_ticket_type(capacity=10)
+    hold = backend.hold(tt, 3)
+    await backend.inventory.reserve(hold)
+    await backend.inventory.release(tt, hold.hold_id)
+
+    assert await backend.inventory.confirm(tt, hold.hold_id) is Confirmation.LAPSED
+    assert await backend.inventory.level(tt) == level(10)
+
+
+# ------------------------------------------------------------------------ expiry
+
+
+async def test_stock_comes_back_when_a_hold_expires_with_only_the_clock_moving(
+    backend: Backend,
+) -> None:
+    tt = backend.new_ticket_type(capacity=10)
+    await backend.inventory.reserve(backend.hold(tt, 4, ttl=TTL))
+    await backend.inventory.reserve(backend.hold(tt, 6, ttl=2 * TTL))
+    assert await backend.inventory.reserve(backend.hold(tt, 1)) is False
+
+    backend.clock.advance(TTL - timedelta(microseconds=1))
+    assert await backend.inventory.level(tt) == level(10, held=10)
+    backend.clock.advance(timedelta(microseconds=1))  # expires_at <= now: lapsed
+    assert await backend.inventory.level(tt) == level(10, held=6)
+    backend.clock.advance(TTL)
+    assert await backend.inventory.level(tt) == level(10)
+
+
+async def test_expired_stock_can_be_held_again(backend: Backend) -> None:
+    tt = backend.new_ticket_type(capacity=5)
+    await backend.inventory.reserve(backend.hold(tt, 5))
+    backend.clock.advance(TTL)
+
+    assert await backend.inventory.reserve(backend.hold(tt, 5)) is True
+    assert await backend.inventory.level(tt) == level(5, held=5)
+
+
+# ------------------------------------------------------------------------ unknown, rebuild
+
+
+async def test_an_unknown_ticket_type_is_not_found(backend: Backend) -> None:
+    hold = backend.hold("tt-that-does-not-exist", 1)
+
+    with pytest.raises(NotFoundError):
+        await backend.inventory.reserve(hold)
+    with pytest.raises(NotFoundError):
+        await backend.inventory.level(hold.ticket_type_id)
+    with pytest.raises(NotFoundError):
+        await backend.inventory.confirm(hold.ticket_type_id, hold.hold_id)
+    with pytest.raises(NotFoundError):
+        await backend.inventory.release(hold.ticket_type_id, hold.hold_id)
+
+
+async def test_a_new_ticket_type_starts_from_the_facts(backend: Backend) -> None:
+    tt = backend.new_ticket_type(capacity=20)
+    live, expired, sold = (
+        backend.hold(tt, 3),
+        backend.hold(tt, 4, timedelta(0)),
+        backend.hold(tt, 5),
+    )
+    for hold in (live, expired, sold):
+        backend.facts.order_stored(hold)
+    backend.facts.order_paid(sold)
+
+    assert await backend.inventory.level(tt) == level(20, held=3, sold=5)
+    assert await backend.inventory.reserve(live) is True  # already held: counted once
+    assert await backend.inventory.confirm(tt, sold.hold_id) is Confirmation.ALREADY_CONFIRMED
+    assert await backend.inventory.confirm(tt, expired.hold_id) is Confirmation.LAPSED
+    assert await backend.inventory.level(tt) == level(20, held=3, sold=5)
+
+
+async def _sell_and_hold(backend: Backend, tt: str) -> tuple[Hold, Hold]:
+    """A pending order (live hold) and a paid one, stored as the flow stores them."""
+    pending, paid = backend.hold(tt, 2), backend.hold(tt, 3)
+    for hold in (pending, paid):
+        assert await backend.inventory.reserve(hold) is True
+        backend.facts.order_stored(hold)
+    assert await backend.inventory.confirm(tt, paid.hold_id) is Confirmation.CONFIRMED
+    backend.facts.order_paid(paid)
+    return pending, paid
+
+
+async def test_forget_rebuilds_the_same_numbers_from_the_facts(backend: Backend) -> None:
+    tt = backend.new_ticket_type(capacity=10)
+    pending, paid = await _sell_and_hold(backend, tt)
+    calls_before = backend.facts.calls[tt]
+
+    await backend.inventory.forget(tt)
+
+    assert await backend.inventory.level(tt) == level(10, held=2, sold=3)
+    assert backend.facts.calls[tt] == calls_before + 1
+    assert await backend.inventory.confirm(tt, paid.hold_id) is Confirmation.ALREADY_CONFIRMED
+    assert await backend.inventory.confirm(tt, pending.hold_id) is Confirmation.CONFIRMED
+    assert await backend.inventory.level(tt) == level(10, sold=5)
+
+
+async def test_a_store_that_lost_its_state_is_rebuilt_from_the_facts(backend: Backend) -> None:
+    tt = backend.new_ticket_type(capacity=10)
+    pending, paid = await _sell_and_hold(backend, tt)
+
+    await backend.restart()
+
+    assert await backend.inventory.level(tt) == level(10, held=2, sold=3)
+    assert await backend.inventory.reserve(backend.hold(tt, 6)) is False
+    assert await backend.inventory.reserve(backend.hold(tt, 5)) is True
+    assert await backend.inventory.confirm(tt, paid.hold_id) is Confirmation.ALREADY_CONFIRMED
+    backend.clock.advance(TTL)  # the rebuilt hold still lapses on time
+    assert await backend.inventory.level(tt) == level(10, sold=3)
+    assert await backend.inventory.confirm(tt, pending.hold_id) is Confirmation.LAPSED
+
+
+async def test_concurrent_first_calls_load_the_facts_once(backend: Backend) -> None:
+    tt = backend.new_ticket_type(capacity=50)
+    pending, paid = backend.hold(tt, 5), backend.hold(tt, 5)
+    backend.facts.order_stored(pending)
+    backend.facts.order_stored(paid)
+    backend.facts.order_paid(paid)  # 40 left to take
+
+    reserves = [backend.inventory.reserve(backend.hold(tt, 1)) for _ in range(60)]
+    levels = [backend.inventory.level(tt) for _ in range(40)]
+    taken, seen = await asyncio.gather(asyncio.gather(*reserves), asyncio.gather(*levels))
+
+    assert backend.facts.calls[tt] == 1
+    assert taken.count(True) == 40
+    assert all(stock.capacity == 50 and stock.sold == 5 for stock in seen)
+    assert await backend.inventory.level(tt) == level(50, held=45, sold=5)
+
+
+# ------------------------------------------------------------------------ concurrency
+
+
+async def test_stock_is_conserved_under_concurrent_reserves_and_releases(
+    backend: Backend,
+) -> None:
+    capacity, tasks, steps = 20, 10, 50  # 500 reserve/release calls in all
+    tt = backend.new_ticket_type(capacity=capacity)
+    rng = random.Random(20301)
+    held: dict[str, int] = {}
+    """What the tasks know they hold: a subset of the truth at every instant (a hold is
+    added after its reserve answers and removed before its release is sent)."""
+    outcomes: list[bool] = []
+    sampled: list[StockLevel] = []
+
+    async def buyer() -> None:
+        mine: list[Hold] = []
+        for step in range(steps):
+            if mine and rng.random() < 0.4:
+                hold = mine.pop(rng.randrange(len(mine)))
+                del held[hold.hold_id]
+                await backend.inventory.release(tt, hold.hold_id)
+            else:
+                hold = backend.hold(tt, rng.randint(1, 3))
+                taken = await backend.inventory.reserve(hold)
+                outcomes.append(taken)
+                if taken:
+                    mine.append(hold)
+                    held[hold.hold_id] = hold.quantity
+                    assert sum(held.values()) <= capacity
+            if step % 10 == 0:
+                sampled.append(await backend.inventory.level(tt))
+
+    await asyncio.gather(*(buyer() for _ in range(tasks)))
+
+    assert True in outcomes
+    assert False in outcomes  # the buyers did run into the limit
+    assert all(0 <= stock.held <= capacity and stock.sold == 0 for stock in sampled)
+    assert await backend.inventory.level(tt) == level(capacity, held=sum(held.values()))
+
+
+@pytest.mark.redis
+async def test_redis_keeps_a_ticket_types_keys_in_one_cluster_slot(
+    redis_url: str, redis_prefix: str
+) -> None:
+    """One hash tag per ticket type, so the scripts run on Redis Cluster too."""
+    facts, clock = FactsDouble(), InMemoryClock(START)
+    async with redis_client(redis_url) as client:
+        backend = Backend(
+            inventory=RedisInventory(client, facts, clock, prefix=redis_prefix),
+            facts=facts,
+            clock=clock,
+            build=lambda: RedisInventory(client, facts, clock, prefix=redis_prefix),
+            lose_state=lambda: delete_prefixed(client, redis_prefix),
+        )
+        tt = backend.new_ticket_type(capacity=10)
+        sold, held = backend.hold(tt, 2), backend.hold(tt, 3)
+        await backend.inventory.reserve(sold)
+        await backend.inventory.reserve(held)
+        await backend.inventory.confirm(tt, sold.hold_id)
+
+        keys = [key async for key in client.scan_iter(match=f"{redis_prefix}*")]
+
+    assert len(keys) == 4  # meta, live holds, their quantities, sold holds
+    assert {key_slot(key) for key in keys} == {key_slot(f"{{tt:{tt}}}".encode())}

@@ -1,0 +1,143 @@
+"""Redis down: inventory and sessions fail fast with ``CacheUnavailableError``, the cache
+misses. Two ways to be down: nothing listens (refused at once, after the client's
+retries), and a server that accepts connections but never answers (only the
+deadlines end the wait). Neither needs a Redis server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+
+import pytest
+
+from getiickets.adapters.memory import InMemoryClock
+from getiickets.adapters.redis.cache import RedisCache
+from getiickets.adapters.redis.client import ping
+from getiickets.adapters.redis.inventory import RedisInventory
+from getiickets.adapters.redis.sessions import RedisSessionStore
+from getiickets.domain.model.accounts import Role, Session
+from getiickets.domain.model.errors import CacheUnavailableError
+from getiickets.domain.model.inventory import Hold
+from tests.contract.hot_state_backends import START, FixedFacts, redis_client
+
+CLOSED_PORT_URL = "redis://127.0.0.1:1/0"
+REFUSED_WITHIN = 2.0
+"""Seconds: three retries backing off 0.1, 0.2 and 0.4 s, well under the 3 s deadline."""
+DEADLINE = 0.3
+"""The deadline the silent-server tests give the adapters (3 s and 1 s by default)."""
+
+
+@pytest.fixture
+async def silent_server_url() -> AsyncIterator[str]:
+    """A TCP server that accepts connections and never says a word."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+
+def _hold() -> Hold:
+    return Hold(
+        hold_id="h1", ticket_type_id="tt-1", quantity=1, expires_at=START + timedelta(minutes=15)
+    )
+
+
+def _session() -> Session:
+    return Session(
+        key="digest",
+        user_id="u1",
+        role=Role.BUYER,
+        created_at=START,
+        expires_at=START + timedelta(hours=1),
+    )
+
+
+async def test_a_closed_port_fails_inventory_and_sessions_fast() -> None:
+    clock = InMemoryClock(START)
+    async with redis_client(CLOSED_PORT_URL) as client:
+        inventory = RedisInventory(client, FixedFacts(10), clock)
+        sessions = RedisSessionStore(client, clock)
+        calls: list[Callable[[], Awaitable[object]]] = [
+            lambda: inventory.reserve(_hold()),
+            lambda: inventory.release("tt-1", "h1"),
+            lambda: inventory.confirm("tt-1", "h1"),
+            lambda: inventory.level("tt-1"),
+            lambda: inventory.forget("tt-1"),
+            lambda: sessions.put(_session()),
+            lambda: sessions.get("digest"),
+            lambda: sessions.delete("digest"),
+        ]
+
+        async def timed(call: Callable[[], Awaitable[object]]) -> float:
+            started = time.monotonic()
+            with pytest.raises(CacheUnavailableError):
+                await call()
+            return time.monotonic() - started
+
+        # Concurrently, to keep the suite fast; each call is timed on its own.
+        elapsed = await asyncio.gather(*(timed(call) for call in calls))
+
+        assert max(elapsed) < REFUSED_WITHIN
+
+
+async def test_a_closed_port_makes_the_cache_miss_and_count_errors() -> None:
+    async with redis_client(CLOSED_PORT_URL) as client:
+        cache = RedisCache(client)
+
+        got, _, _, counted, pinged = await asyncio.gather(
+            cache.get("k"),
+            cache.set("k", b"v", timedelta(minutes=1)),
+            cache.delete("k"),
+            cache.incr("n"),
+            ping(client, timeout=1.0),
+        )
+
+        assert (got, counted, pinged) == (None, 0, False)
+        assert (cache.hits, cache.misses, cache.errors) == (0, 1, 4)
+
+
+async def test_a_silent_server_fails_inventory_and_sessions_at_their_deadline(
+    silent_server_url: str,
+) -> None:
+    clock = InMemoryClock(START)
+    async with redis_client(silent_server_url) as client:
+        inventory = RedisInventory(client, FixedFacts(10), clock, timeout=DEADLINE)
+        sessions = RedisSessionStore(client, clock, timeout=DEADLINE)
+        for call in (lambda: inventory.reserve(_hold()), lambda: sessions.get("digest")):
+            started = time.monotonic()
+            with pytest.raises(CacheUnavailableError):
+                await call()
+            assert DEADLINE <= time.monotonic() - started < DEADLINE + 0.5
+
+
+async def test_a_silent_server_makes_the_cache_miss_at_its_read_timeout(
+    silent_server_url: str,
+) -> None:
+    async with redis_client(silent_server_url) as client:
+        cache = RedisCache(client, read_timeout=DEADLINE)
+        started = time.monotonic()
+
+        assert await cache.get("k") is None
+
+        assert DEADLINE <= time.monotonic() - started < DEADLINE + 0.5
+        assert (cache.misses, cache.errors) == (1, 1)
+        assert await ping(client, timeout=DEADLINE) is False
+
+
+@pytest.mark.redis
+async def test_ping_answers_true_when_redis_is_up(redis_url: str) -> None:
+    async with redis_client(redis_url) as client:
+        assert await ping(client, timeout=1.0) is True
