@@ -31,9 +31,11 @@ class RedisRateLimiter:
 
     async def hit(self, key: str, limit: int, window: timedelta) -> bool:
         name = f"{self._prefix}rate:{key}"
-        async with answer_within("the rate limiter", self._timeout):
-            async with self._client.pipeline(transaction=True) as pipe:
-                pipe.incr(name)
-                pipe.pexpire(name, max(1, math.ceil(window / _MILLISECOND)), nx=True)
-                count, _ = await pipe.execute()
+        async with (
+            answer_within("the rate limiter", self._timeout),
+            self._client.pipeline(transaction=True) as pipe,
+        ):
+            pipe.incr(name)
+            pipe.pexpire(name, max(1, math.ceil(window / _MILLISECOND)), nx=True)
+            count, _ = await pipe.execute()
         return int(count) <= limit

@@ -1,0 +1,442 @@
+"""The composition root: settings in, adapters and use cases out. Nothing else builds them.
+
+Adapters are chosen by configuration:
+- DATABASE_URL unset -> an SQLite file under DATA_DIR (the embedded default);
+- REDIS_URL -> Redis inventory, cache, sessions and rate limits; unset -> in-process
+  ones (single API process), or the SQL inventory when the database is PostgreSQL;
+- AWS_S3_BUCKET -> S3 (with CloudFront URLs when AWS_CLOUDFRONT_URL is set); unset
+  -> files under DATA_DIR, served by the app through signed links;
+- PAYSTACK_SECRET_KEY unset -> the provider sandbox is mounted in the app at
+  /sandbox and payments, and unconfigured mail and SMS, go to its simulators;
+- BREVO_API_KEY / TWILIO_* unset outside the sandbox -> messages are skipped with a
+  warning (seed behaviour).
+
+Clients (database engine, Redis, HTTP, S3) are resources: opened once per process
+in the app's lifespan or the worker's start, closed on shutdown.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from dependency_injector import containers, providers
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from getiickets.adapters.brevo.mailer import BrevoMailer
+from getiickets.adapters.crypto.ed25519 import Ed25519TicketSigner
+from getiickets.adapters.localfs.storage import LocalFileStorage
+from getiickets.adapters.memory import (
+    InMemoryCache,
+    InMemoryInventory,
+    InMemoryRateLimiter,
+    InMemorySessionStore,
+)
+from getiickets.adapters.passwords.argon2 import Argon2PasswordHasher
+from getiickets.adapters.paystack.gateway import PaystackGateway, create_paystack_client
+from getiickets.adapters.redis.cache import RedisCache
+from getiickets.adapters.redis.client import create_redis
+from getiickets.adapters.redis.client import ping as redis_ping
+from getiickets.adapters.redis.inventory import RedisInventory
+from getiickets.adapters.redis.rate_limiter import RedisRateLimiter
+from getiickets.adapters.redis.sessions import RedisSessionStore
+from getiickets.adapters.rendering import QrcodeReportlabRenderer
+from getiickets.adapters.s3.storage import CloudFrontUrls, S3FileStorage, create_s3_client
+from getiickets.adapters.sqlalchemy.engine import create_engine, is_sqlite
+from getiickets.adapters.sqlalchemy.engine import ping as database_ping
+from getiickets.adapters.sqlalchemy.inventory import SqlAlchemyInventory
+from getiickets.adapters.sqlalchemy.unit_of_work import SqlAlchemyUnitOfWork
+from getiickets.adapters.system.clock import SystemClock
+from getiickets.adapters.system.ids import RandomIdGenerator
+from getiickets.adapters.twilio.sms import TwilioSmsSender
+from getiickets.domain.usecases.accounts import Accounts
+from getiickets.domain.usecases.catalog import Catalog
+from getiickets.domain.usecases.checkin import CheckIn
+from getiickets.domain.usecases.issuance import TicketIssuance
+from getiickets.domain.usecases.notifying import Notifications, TicketFiles
+from getiickets.domain.usecases.ordering import Ordering
+from getiickets.domain.usecases.payments import Payments
+from getiickets.domain.usecases.stock import StockLedger
+from getiickets.entrypoints.services import ReadinessCheck, ServedFiles, Services
+from getiickets.entrypoints.settings import Settings, SettingsError
+from getiickets.ports.clock import Clock
+from getiickets.ports.files import FileStorage
+from getiickets.ports.hot_state import Cache, RateLimiter, SessionStore
+from getiickets.ports.inventory import Inventory
+from getiickets.ports.notifications import Mailer, SmsSender
+from getiickets.ports.payments import PaymentGateway
+from getiickets.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from getiickets.sandbox.config import SandboxConfig
+
+logger = logging.getLogger(__name__)
+
+READY_TIMEOUT_SECONDS = 2.0
+SANDBOX_PATH = "/sandbox"
+SANDBOX_TWILIO_FROM = "+15005550006"
+"""Twilio's own 'valid sender' test number."""
+SIGNING_KEY_FILE = "ticket-signing.key"
+REDIS_PREFIX = "gt:"
+
+
+# ---------------------------------------------------------------- resources
+
+
+async def _engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(
+        settings.effective_database_url,
+        pool_timeout=settings.db_pool_timeout_seconds,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+    )
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+async def _redis(settings: Settings) -> AsyncIterator[Any]:
+    if settings.redis_url is None:
+        yield None
+        return
+    client = create_redis(settings.redis_url)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+async def _http(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    # One pool for every provider call; plain HTTP to the mounted sandbox skips TLS.
+    client = create_paystack_client(verify=not settings.uses_sandbox_paystack)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+# ---------------------------------------------------------------- choices
+
+
+def sandbox_config(settings: Settings) -> SandboxConfig:
+    base = settings.public_base_url
+    return SandboxConfig(
+        public_base_url=f"{base}{SANDBOX_PATH}",
+        paystack_webhook_url=f"{base}/api/v1/webhooks/paystack",
+        brevo_webhook_url=f"{base}/api/v1/webhooks/brevo",
+        brevo_webhook_token=_brevo_webhook_token(settings),
+    )
+
+
+def _brevo_webhook_token(settings: Settings) -> str | None:
+    if settings.brevo_webhook_secret or not settings.uses_sandbox_paystack:
+        return settings.brevo_webhook_secret
+    # The sandbox and the app agree on a token without anyone having to set one.
+    return f"sandbox-{_file_signing_key(settings).hex()[:32]}"
+
+
+def _twilio_auth_token(settings: Settings) -> str | None:
+    if settings.twilio_account_sid is None and settings.uses_sandbox_paystack:
+        return sandbox_config(settings).twilio_auth_token
+    return settings.twilio_auth_token
+
+
+def _uow_factory(engine: AsyncEngine) -> UnitOfWorkFactory:
+    def new_unit() -> UnitOfWork:
+        return SqlAlchemyUnitOfWork(engine)
+
+    return new_unit
+
+
+def _inventory(
+    settings: Settings, redis: Any, engine: AsyncEngine, ledger: StockLedger, clock: Clock
+) -> Inventory:
+    if redis is not None:
+        return RedisInventory(redis, ledger, clock, prefix=REDIS_PREFIX)
+    if not is_sqlite(engine):
+        return SqlAlchemyInventory(engine, ledger, clock)
+    return InMemoryInventory(ledger, clock)
+
+
+def _cache(redis: Any, clock: Clock) -> Cache:
+    return RedisCache(redis, prefix=REDIS_PREFIX) if redis is not None else InMemoryCache(clock)
+
+
+def _sessions(redis: Any, clock: Clock) -> SessionStore:
+    if redis is not None:
+        return RedisSessionStore(redis, clock, prefix=REDIS_PREFIX)
+    return InMemorySessionStore(clock)
+
+
+def _rate_limiter(redis: Any, clock: Clock) -> RateLimiter:
+    if redis is not None:
+        return RedisRateLimiter(redis, prefix=REDIS_PREFIX)
+    return InMemoryRateLimiter(clock)
+
+
+def _signer(settings: Settings) -> Ed25519TicketSigner:
+    if settings.ticket_signing_key:
+        return Ed25519TicketSigner.from_seed_text(settings.ticket_signing_key)
+    if not settings.is_embedded:
+        raise SettingsError(
+            "TICKET_SIGNING_KEY is required with DATABASE_URL: every process must sign "
+            "and check tickets with the same key"
+        )
+    return Ed25519TicketSigner.from_seed_text(_local_secret(settings.data_dir / SIGNING_KEY_FILE))
+
+
+def _file_signing_key(settings: Settings) -> bytes:
+    if settings.file_signing_key:
+        return settings.file_signing_key.encode()
+    if settings.ticket_signing_key:
+        return f"files:{settings.ticket_signing_key}".encode()
+    return f"files:{_local_secret(settings.data_dir / SIGNING_KEY_FILE)}".encode()
+
+
+def _local_secret(path: Path) -> str:
+    """A secret made once and kept beside the embedded database, so restarts keep it."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(32)
+    path.write_text(secret)
+    path.chmod(0o600)
+    logger.info("made a new signing key at %s", path)
+    return secret
+
+
+def _files(settings: Settings, clock: Clock) -> FileStorage:
+    if settings.aws_s3_bucket:
+        cloudfront = (
+            CloudFrontUrls(
+                settings.aws_cloudfront_url,
+                settings.aws_cloudfront_key_pair_id,
+                settings.aws_cloudfront_private_key,
+            )
+            if settings.aws_cloudfront_url
+            else None
+        )
+        client = create_s3_client(
+            settings.aws_region,
+            settings.aws_access_key_id,
+            settings.aws_secret_access_key,
+            settings.aws_s3_endpoint_url,
+        )
+        return S3FileStorage(client, settings.aws_s3_bucket, url_signer=cloudfront)
+    return LocalFileStorage(
+        settings.data_dir / "files",
+        _file_signing_key(settings),
+        f"{settings.public_base_url}/files",
+        clock,
+    )
+
+
+def _served_files(files: FileStorage) -> ServedFiles | None:
+    return files if isinstance(files, LocalFileStorage) else None
+
+
+def _gateway(settings: Settings, http: httpx.AsyncClient, cache: Cache) -> PaymentGateway:
+    if settings.uses_sandbox_paystack:
+        config = sandbox_config(settings)
+        return PaystackGateway(
+            http,
+            config.paystack_secret_key,
+            base_url=f"{settings.public_base_url}{SANDBOX_PATH}/paystack",
+            checkouts=cache,
+        )
+    assert settings.paystack_secret_key is not None  # noqa: S101 - uses_sandbox_paystack
+    return PaystackGateway(
+        http,
+        settings.paystack_secret_key,
+        base_url=settings.paystack_base_url or "https://api.paystack.co",
+        checkouts=cache,
+    )
+
+
+def _mailer(settings: Settings, http: httpx.AsyncClient) -> Mailer:
+    if settings.brevo_api_key is None and settings.uses_sandbox_paystack:
+        return BrevoMailer(
+            http,
+            sandbox_config(settings).brevo_api_key,
+            settings.brevo_sender_email,
+            settings.brevo_sender_name,
+            base_url=f"{settings.public_base_url}{SANDBOX_PATH}/brevo/v3",
+        )
+    return BrevoMailer(
+        http,
+        settings.brevo_api_key,
+        settings.brevo_sender_email,
+        settings.brevo_sender_name,
+        base_url=settings.brevo_base_url or "https://api.brevo.com/v3",
+    )
+
+
+def _sms(settings: Settings) -> SmsSender:
+    callback = f"{settings.public_base_url}/api/v1/webhooks/twilio"
+    if settings.twilio_account_sid is None and settings.uses_sandbox_paystack:
+        config = sandbox_config(settings)
+        return TwilioSmsSender(
+            config.twilio_account_sid,
+            config.twilio_auth_token,
+            SANDBOX_TWILIO_FROM,
+            base_url=f"{settings.public_base_url}{SANDBOX_PATH}/twilio",
+            status_callback_url=callback,
+        )
+    return TwilioSmsSender(
+        settings.twilio_account_sid,
+        settings.twilio_auth_token,
+        settings.twilio_phone_number,
+        base_url=settings.twilio_base_url,
+        status_callback_url=callback if settings.twilio_account_sid else None,
+    )
+
+
+def _readiness(settings: Settings, engine: AsyncEngine, redis: Any) -> dict[str, ReadinessCheck]:
+    checks: dict[str, ReadinessCheck] = {
+        "database": lambda: database_ping(engine, READY_TIMEOUT_SECONDS)
+    }
+    if redis is not None:
+        checks["cache"] = lambda: redis_ping(redis, READY_TIMEOUT_SECONDS)
+    return checks
+
+
+def _reservation_ttl(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.reservation_ttl_seconds)
+
+
+# ---------------------------------------------------------------- the container
+
+
+class Container(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+
+    engine = providers.Resource(_engine, settings)
+    redis = providers.Resource(_redis, settings)
+    http = providers.Resource(_http, settings)
+
+    clock = providers.Singleton(SystemClock)
+    ids = providers.Singleton(RandomIdGenerator)
+    uow = providers.Singleton(_uow_factory, engine)
+    ledger = providers.Singleton(StockLedger, uow)
+    inventory = providers.Singleton(_inventory, settings, redis, engine, ledger, clock)
+    cache = providers.Singleton(_cache, redis, clock)
+    sessions = providers.Singleton(_sessions, redis, clock)
+    rate_limiter = providers.Singleton(_rate_limiter, redis, clock)
+    signer = providers.Singleton(_signer, settings)
+    hasher = providers.Singleton(Argon2PasswordHasher)
+    files = providers.Singleton(_files, settings, clock)
+    renderer = providers.Singleton(QrcodeReportlabRenderer)
+    gateway = providers.Singleton(_gateway, settings, http, cache)
+    mailer = providers.Singleton(_mailer, settings, http)
+    sms = providers.Singleton(_sms, settings)
+    reservation_ttl = providers.Callable(_reservation_ttl, settings)
+
+    issuance = providers.Singleton(TicketIssuance, signer=signer, ids=ids)
+    accounts = providers.Singleton(
+        Accounts, uow=uow, sessions=sessions, hasher=hasher, clock=clock, ids=ids
+    )
+    catalog = providers.Singleton(
+        Catalog, uow=uow, inventory=inventory, files=files, clock=clock, ids=ids
+    )
+    ordering = providers.Singleton(
+        Ordering,
+        uow=uow,
+        inventory=inventory,
+        issuance=issuance,
+        clock=clock,
+        ids=ids,
+        reservation_ttl=reservation_ttl,
+    )
+    payments = providers.Singleton(
+        Payments,
+        uow=uow,
+        gateway=gateway,
+        inventory=inventory,
+        issuance=issuance,
+        clock=clock,
+        ids=ids,
+        callback_url=providers.Callable(
+            lambda s: f"{s.public_base_url}/payments/callback", settings
+        ),
+        reservation_ttl=reservation_ttl,
+    )
+    checkin = providers.Singleton(CheckIn, uow=uow, signer=signer, clock=clock)
+    ticket_files = providers.Singleton(TicketFiles, uow=uow, renderer=renderer, files=files)
+    notifications = providers.Singleton(
+        Notifications,
+        uow=uow,
+        mailer=mailer,
+        sms=sms,
+        ticket_files=ticket_files,
+        files=files,
+        clock=clock,
+        ids=ids,
+    )
+    services = providers.Singleton(
+        Services,
+        settings=settings,
+        accounts=accounts,
+        catalog=catalog,
+        ordering=ordering,
+        payments=payments,
+        checkin=checkin,
+        ticket_files=ticket_files,
+        notifications=notifications,
+        files=files,
+        served_files=providers.Callable(_served_files, files),
+        uow=uow,
+        cache=cache,
+        rate_limiter=rate_limiter,
+        clock=clock,
+        brevo_webhook_token=providers.Callable(_brevo_webhook_token, settings),
+        twilio_auth_token=providers.Callable(_twilio_auth_token, settings),
+        readiness=providers.Callable(_readiness, settings, engine, redis),
+    )
+
+
+async def _maybe_await(result: Awaitable[None] | None) -> None:
+    # dependency-injector types these as "awaitable or None" (async resources make it
+    # awaitable); checked once here instead of at every call site.
+    if inspect.isawaitable(result):
+        await result
+
+
+async def _resolved(value: Any) -> Any:
+    """A provider that depends on an async resource answers with an awaitable."""
+    return await value if inspect.isawaitable(value) else value
+
+
+@asynccontextmanager
+async def running_services(
+    settings: Settings, configure: Callable[[Container], None] | None = None
+) -> AsyncIterator[Services]:
+    """Open every resource, build the services, and close everything on the way out.
+
+    ``configure`` may override providers (tests swap adapters here) before anything is
+    built.
+    """
+    container = Container(settings=settings)
+    if configure is not None:
+        configure(container)
+    await _maybe_await(container.init_resources())
+    try:
+        services: Services = await _resolved(container.services())
+        roles = ("inventory", "cache", "sessions", "files", "gateway", "mailer", "sms")
+        _log_choices(
+            settings, {role: await _resolved(getattr(container, role)()) for role in roles}
+        )
+        yield services
+    finally:
+        await _maybe_await(container.shutdown_resources())
+
+
+def _log_choices(settings: Settings, adapters: dict[str, object]) -> None:
+    chosen = " ".join(f"{role}={type(adapter).__name__}" for role, adapter in adapters.items())
+    database = "SQLite (embedded)" if settings.is_embedded else "PostgreSQL"
+    payments = "sandbox" if settings.uses_sandbox_paystack else "Paystack"
+    logger.info("adapters: database=%s payments=%s %s", database, payments, chosen)

@@ -1,0 +1,1 @@
+"""The Litestar HTTP app: the API contract of shared/API.md."""

@@ -1,0 +1,81 @@
+"""The Litestar application: routes, dependencies, errors, OpenAPI. Built, never configured here.
+
+``create_app`` takes services that the composition root already built, plus the
+lifespan hooks that start and stop what the process owns; it builds nothing itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+
+from litestar import Litestar, Router
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.types import ControllerRouterHandler
+
+from getiickets import __doc__ as package_doc
+from getiickets.entrypoints.http.dependencies import provide_actor, provide_services
+from getiickets.entrypoints.http.errors import EXCEPTION_HANDLERS
+from getiickets.entrypoints.http.routes.auth import AuthController
+from getiickets.entrypoints.http.routes.checkin import CheckInController
+from getiickets.entrypoints.http.routes.deliveries import DeliveryReportsController
+from getiickets.entrypoints.http.routes.events import EventsController
+from getiickets.entrypoints.http.routes.operations import health, ready, serve_file
+from getiickets.entrypoints.http.routes.orders import OrdersController, TicketsController
+from getiickets.entrypoints.http.routes.payments import (
+    PaymentsController,
+    WebhooksController,
+    payment_callback,
+)
+from getiickets.entrypoints.services import Services
+
+API_PREFIX = "/api/v1"
+API_VERSION = "1.0.0"
+
+Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
+
+
+def create_app(
+    services: Services | None,
+    *,
+    lifespan: Sequence[Lifespan] = (),
+    extra_routes: Sequence[ControllerRouterHandler] = (),
+    debug: bool = False,
+) -> Litestar:
+    api = Router(
+        path=API_PREFIX,
+        route_handlers=[
+            AuthController,
+            EventsController,
+            OrdersController,
+            TicketsController,
+            PaymentsController,
+            WebhooksController,
+            DeliveryReportsController,
+            CheckInController,
+        ],
+    )
+    return Litestar(
+        route_handlers=[api, health, ready, serve_file, payment_callback, *extra_routes],
+        dependencies={
+            "services": Provide(provide_services, sync_to_thread=False),
+            "actor": Provide(provide_actor),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=OpenAPIConfig(
+            title="getiickets",
+            version=API_VERSION,
+            description=(package_doc or "").strip(),
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+            use_handler_docstrings=True,
+        ),
+        state=State({"services": services}),
+        lifespan=list(lifespan),
+        debug=debug,
+        # Our own logging is configured by the CLI; Litestar's would log every error twice.
+        logging_config=None,
+    )

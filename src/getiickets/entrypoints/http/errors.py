@@ -1,0 +1,185 @@
+"""Every error becomes RFC 9457 problem details here, and only here.
+
+Domain errors carry their stable ``code``; this module adds the HTTP status. Bad
+input never reaches a 500: malformed JSON is 400 ``malformed_json``, a body that does
+not fit its schema is 422 ``validation_error`` with dotted field paths.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    NotFoundException,
+    SerializationException,
+    ValidationException,
+)
+
+from getiickets.domain.model import errors
+from getiickets.entrypoints.http.schemas import FieldError, Problem
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPE = "https://getiickets.com/problems/"
+
+# Most specific first: the first class an error is an instance of decides its status.
+STATUS_BY_ERROR: tuple[tuple[type[errors.DomainError], int], ...] = (
+    (errors.NotFoundError, 404),
+    (errors.ValidationError, 422),
+    (errors.TooManyTicketsError, 422),
+    (errors.InvalidTicketError, 422),
+    (errors.WrongEventError, 422),
+    (errors.SoldOutError, 409),
+    (errors.SalesClosedError, 409),
+    (errors.InvalidStateError, 409),
+    (errors.ConflictError, 409),
+    (errors.EmailTakenError, 409),
+    (errors.IdempotencyConflictError, 409),
+    (errors.DuplicateError, 409),
+    (errors.InvalidCredentialsError, 401),
+    (errors.UnauthenticatedError, 401),
+    (errors.InvalidSignatureError, 401),
+    (errors.ForbiddenError, 403),
+    (errors.UnsupportedMediaTypeError, 415),
+    (errors.PayloadTooLargeError, 413),
+    (errors.RateLimitedError, 429),
+    (errors.PaymentProviderUnavailableError, 502),
+    (errors.PaymentProviderError, 502),
+    (errors.CacheUnavailableError, 503),
+)
+
+_CODE_BY_STATUS = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "service_unavailable",
+}
+_INDEX = re.compile(r"\[(\d+)\]")
+_MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
+_UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
+
+
+def problem(
+    status: int,
+    code: str,
+    detail: str,
+    field_errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Problem]:
+    return Response(
+        Problem(
+            type=PROBLEM_TYPE + code,
+            title=HTTPStatus(status).phrase,
+            status=status,
+            detail=detail,
+            code=code,
+            errors=field_errors,
+        ),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def status_of(error: errors.DomainError) -> int:
+    for kind, status in STATUS_BY_ERROR:
+        if isinstance(error, kind):
+            return status
+    return 400
+
+
+def problem_of(error: errors.DomainError) -> Problem:
+    status = status_of(error)
+    field_errors = None
+    if isinstance(error, errors.ValidationError):
+        field_errors = [FieldError(field=error.field or "body", message=error.detail)]
+    return Problem(
+        type=PROBLEM_TYPE + error.code,
+        title=HTTPStatus(status).phrase,
+        status=status,
+        detail=error.detail,
+        code=error.code,
+        errors=field_errors,
+    )
+
+
+def domain_error(_: Request[Any, Any, Any], error: errors.DomainError) -> Response[Problem]:
+    body = problem_of(error)
+    headers = {"Retry-After": "60"} if isinstance(error, errors.RateLimitedError) else None
+    return Response(body, status_code=body.status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def validation_error(_: Request[Any, Any, Any], error: ValidationException) -> Response[Problem]:
+    field_errors = [_field_error(item) for item in (error.extra or []) if isinstance(item, dict)]
+    return problem(422, "validation_error", "the request does not fit the schema", field_errors)
+
+
+def serialization_error(
+    _: Request[Any, Any, Any], error: SerializationException
+) -> Response[Problem]:
+    return problem(400, "malformed_json", f"the body is not valid JSON: {error.detail}")
+
+
+def http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[Problem]:
+    if error.status_code == 400 and "JSON is malformed" in str(error.detail):  # noqa: PLR2004
+        return problem(400, "malformed_json", str(error.detail))
+    if isinstance(error, NotFoundException):
+        return problem(404, "not_found", "no such resource")
+    code = _CODE_BY_STATUS.get(error.status_code, "http_error")
+    return problem(error.status_code, code, str(error.detail))
+
+
+def unexpected_error(request: Request[Any, Any, Any], error: Exception) -> Response[Problem]:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem(500, "internal_error", "something went wrong on our side")
+
+
+def msgspec_error(_: Request[Any, Any, Any], error: msgspec.ValidationError) -> Response[Problem]:
+    """For bodies decoded by hand (raw-body routes)."""
+    return problem(422, "validation_error", str(error), [_from_msgspec(str(error))])
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    errors.DomainError: domain_error,
+    ValidationException: validation_error,
+    SerializationException: serialization_error,
+    msgspec.ValidationError: msgspec_error,
+    HTTPException: http_error,
+    Exception: unexpected_error,
+}
+
+
+def _field_error(item: dict[str, Any]) -> FieldError:
+    message = str(item.get("message", "invalid value"))
+    key = str(item.get("key") or "")
+    return FieldError(field=_dotted(key, message), message=message)
+
+
+def _dotted(key: str, message: str) -> str:
+    """``items[0].quantity`` -> ``items.0.quantity``; the body root becomes the field named in the message."""
+    path = _INDEX.sub(r".\1", key).strip(".")
+    if path in {"data", "body", ""}:
+        path = ""
+    for pattern in (_MISSING_FIELD, _UNKNOWN_FIELD):
+        if match := pattern.search(message):
+            path = f"{path}.{match[1]}" if path else match[1]
+    return path or "body"
+
+
+def _from_msgspec(message: str) -> FieldError:
+    location = message.rsplit(" - at `", 1)
+    key = location[1].rstrip("`").removeprefix("$").lstrip(".") if len(location) == 2 else ""  # noqa: PLR2004
+    return FieldError(field=_dotted(key, location[0]), message=location[0])

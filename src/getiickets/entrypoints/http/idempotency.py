@@ -1,0 +1,122 @@
+"""``Idempotency-Key``: the same key and body get the first response, once.
+
+The key is recorded as in progress before the work runs, so a client that retries
+while its first request is still running gets a 409 instead of a second order. The
+response is stored when the work ends, errors included (a 409 ``sold_out`` replays
+as such, as Stripe does); only a failure on our side (5xx) frees the key for a retry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+from litestar import Response
+
+from getiickets.domain.model.errors import DomainError, DuplicateError, IdempotencyConflictError
+from getiickets.entrypoints.http.errors import PROBLEM_JSON, problem_of, status_of
+from getiickets.ports.clock import Clock
+from getiickets.ports.repositories import IdempotencyRecord
+from getiickets.ports.unit_of_work import UnitOfWorkFactory
+
+MAX_KEY_LENGTH = 255
+IN_PROGRESS = 0
+RETRYABLE = -1
+"""Stored after a failure on our side: the next request with the key runs again."""
+SERVER_ERROR = 500
+
+
+async def idempotent(
+    *,
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    scope: str,
+    key: str | None,
+    body: bytes,
+    status_code: int,
+    work: Callable[[], Awaitable[Any]],
+) -> Response[Any]:
+    """Run ``work`` once per key; replay its stored response for a repeat."""
+    if key is None:
+        return Response(await work(), status_code=status_code)
+    if not key.strip() or len(key) > MAX_KEY_LENGTH:
+        raise IdempotencyConflictError("Idempotency-Key must be 1 to 255 characters")
+    record = IdempotencyRecord(
+        scope=scope,
+        key=key,
+        fingerprint=hashlib.sha256(body).hexdigest(),
+        status_code=IN_PROGRESS,
+        body=b"",
+        created_at=clock.now(),
+    )
+    stored = await _claim(uow, record)
+    if stored is not None:
+        return _replay(stored)
+    try:
+        result = await work()
+    except DomainError as error:
+        status = status_of(error)
+        if status >= SERVER_ERROR:
+            await _store(uow, record, RETRYABLE, b"")
+            raise
+        await _store(uow, record, status, domain_error_body(error))
+        raise
+    except BaseException:
+        await _store(uow, record, RETRYABLE, b"")
+        raise
+    encoded = msgspec.json.encode(result)
+    await _store(uow, record, status_code, encoded)
+    return Response(encoded, status_code=status_code, media_type="application/json")
+
+
+def domain_error_body(error: DomainError) -> bytes:
+    return msgspec.json.encode(problem_of(error))
+
+
+async def _claim(uow: UnitOfWorkFactory, record: IdempotencyRecord) -> IdempotencyRecord | None:
+    """Record the key as ours; or the stored record when the key was used before."""
+    try:
+        async with uow() as unit:
+            await unit.idempotency.add(record)
+            await unit.commit()
+    except DuplicateError:
+        pass
+    else:
+        return None
+    async with uow() as unit:
+        stored = await unit.idempotency.get(record.scope, record.key)
+        if stored is None or stored.fingerprint != record.fingerprint:
+            raise IdempotencyConflictError(
+                "this Idempotency-Key was used with a different request"
+            ) from None
+        if stored.in_progress:
+            raise IdempotencyConflictError("a request with this Idempotency-Key is still running")
+        if stored.status_code != RETRYABLE:
+            return stored
+        # The earlier attempt failed on our side: this one takes the key over. Two
+        # retries racing here meet the record's version check; one of them loses.
+        await unit.idempotency.complete(record)
+        await unit.commit()
+    return None
+
+
+def _replay(stored: IdempotencyRecord) -> Response[Any]:
+    is_error = stored.status_code >= 400  # noqa: PLR2004 - client errors replay as problems
+    return Response(
+        stored.body,
+        status_code=stored.status_code,
+        media_type=PROBLEM_JSON if is_error else "application/json",
+        headers={"Idempotent-Replayed": "true"},
+    )
+
+
+async def _store(
+    uow: UnitOfWorkFactory, record: IdempotencyRecord, status_code: int, body: bytes
+) -> None:
+    async with uow() as unit:
+        await unit.idempotency.complete(
+            msgspec.structs.replace(record, status_code=status_code, body=body)
+        )
+        await unit.commit()

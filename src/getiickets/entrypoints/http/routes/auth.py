@@ -1,0 +1,111 @@
+"""/auth: register, log in and out, who am I."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
+
+from getiickets.domain.model.accounts import Actor
+from getiickets.domain.model.errors import RateLimitedError
+from getiickets.domain.usecases.accounts import LogIn, Register, SignedIn
+from getiickets.entrypoints.http.dependencies import SESSION_COOKIE, bearer_token, signed_in
+from getiickets.entrypoints.http.schemas import (
+    LoginBody,
+    MeOut,
+    RegisterBody,
+    SessionOut,
+    user_view,
+)
+from getiickets.entrypoints.services import Services
+
+LOGIN_ATTEMPTS_PER_EMAIL = 10
+LOGIN_ATTEMPTS_PER_CLIENT = 50
+LOGIN_WINDOW = timedelta(minutes=5)
+
+
+class AuthController(Controller):
+    path = "/auth"
+    tags = ["auth"]  # noqa: RUF012 - Litestar reads it as a class attribute
+
+    @post("/register", operation_id="register", status_code=201)
+    async def register(
+        self, data: JSONBody[RegisterBody], services: NamedDependency[Services]
+    ) -> Response[SessionOut]:
+        signed = await services.accounts.register(
+            Register(
+                email=data.email,
+                password=data.password,
+                name=data.name,
+                phone=data.phone,
+                role=data.role,
+            )
+        )
+        return _session_response(signed, services, status_code=201)
+
+    @post("/login", operation_id="login", status_code=200)
+    async def login(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[LoginBody],
+        services: NamedDependency[Services],
+    ) -> Response[SessionOut]:
+        client = request.client.host if request.client else "unknown"
+        email = data.email.strip().lower()
+        limiter = services.rate_limiter
+        # Both limits count every attempt: per email stops guessing one account's
+        # password, per client stops trying one password on many accounts.
+        allowed = await limiter.hit(f"login:email:{email}", LOGIN_ATTEMPTS_PER_EMAIL, LOGIN_WINDOW)
+        allowed &= await limiter.hit(
+            f"login:client:{client}", LOGIN_ATTEMPTS_PER_CLIENT, LOGIN_WINDOW
+        )
+        if not allowed:
+            raise RateLimitedError("too many login attempts; wait a few minutes")
+        signed = await services.accounts.log_in(LogIn(email=data.email, password=data.password))
+        return _session_response(signed, services, status_code=200)
+
+    @post("/logout", operation_id="logout", status_code=204)
+    async def logout(
+        self,
+        request: Request[Any, Any, Any],
+        actor: NamedDependency[Actor | None],
+        services: NamedDependency[Services],
+    ) -> Response[None]:
+        signed_in(actor)
+        token = bearer_token(request)
+        if token is not None:
+            await services.accounts.log_out(token)
+        response: Response[None] = Response(None, status_code=204)
+        response.delete_cookie(SESSION_COOKIE)
+        return response
+
+    @get("/me", operation_id="me")
+    async def me(
+        self, actor: NamedDependency[Actor | None], services: NamedDependency[Services]
+    ) -> MeOut:
+        user = await services.accounts.me(signed_in(actor))
+        return MeOut(user=user_view(user))
+
+
+def _session_response(
+    signed: SignedIn, services: Services, *, status_code: int
+) -> Response[SessionOut]:
+    expires_in = int(signed.session.ttl.total_seconds())
+    cookie = Cookie(
+        key=SESSION_COOKIE,
+        value=signed.token,
+        max_age=expires_in,
+        httponly=True,
+        samesite="lax",
+        secure=not services.settings.is_embedded,
+        path="/",
+    )
+    return Response(
+        SessionOut(user=user_view(signed.user), token=signed.token, expires_in=expires_in),
+        status_code=status_code,
+        cookies=[cookie],
+    )

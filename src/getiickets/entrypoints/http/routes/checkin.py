@@ -1,0 +1,32 @@
+"""/checkin: organizers scan tickets at the door."""
+
+from __future__ import annotations
+
+from litestar import Controller, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
+
+from getiickets.domain.model.accounts import Actor
+from getiickets.entrypoints.http.dependencies import signed_in
+from getiickets.entrypoints.http.routes.orders import ticket_out
+from getiickets.entrypoints.http.schemas import CheckInBody, CheckInOut
+from getiickets.entrypoints.services import Services
+
+
+class CheckInController(Controller):
+    path = "/checkin"
+    tags = ["checkin"]  # noqa: RUF012 - Litestar reads it as a class attribute
+
+    @post("/", operation_id="checkIn", status_code=200)
+    async def check_in(
+        self,
+        data: JSONBody[CheckInBody],
+        actor: NamedDependency[Actor | None],
+        services: NamedDependency[Services],
+    ) -> CheckInOut:
+        result = await services.checkin.check_in(signed_in(actor), data.event_id, data.qr_payload)
+        return CheckInOut(
+            result=result.outcome.value,  # type: ignore[arg-type]
+            ticket=await ticket_out(services, result.ticket),
+            checked_in_at=result.ticket.checked_in_at,
+        )

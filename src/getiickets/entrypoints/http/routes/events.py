@@ -1,0 +1,171 @@
+"""/events: public reads, organizer writes."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get, patch, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+
+from getiickets.domain.model.accounts import Actor
+from getiickets.domain.model.errors import InvalidMoneyError, ValidationError
+from getiickets.domain.model.money import Money
+from getiickets.domain.usecases.catalog import CreateEvent, NewTicketType, UpdateEvent
+from getiickets.entrypoints.http.dependencies import signed_in
+from getiickets.entrypoints.http.schemas import (
+    CreateEventBody,
+    EventListOut,
+    EventOut,
+    SalesOut,
+    TicketTypeBody,
+    TicketTypeOut,
+    UpdateEventBody,
+    event_list_view,
+    event_view,
+    sales_view,
+    ticket_type_view,
+)
+from getiickets.entrypoints.services import Services
+from getiickets.ports.repositories import MAX_PAGE_SIZE, EventQuery
+
+MAX_IMAGE_REQUEST_BYTES = 5 * 1024 * 1024 + 1
+"""Read one byte past the limit: enough to tell "too large" without reading it all."""
+
+
+class EventsController(Controller):
+    path = "/events"
+    tags = ["events"]  # noqa: RUF012 - Litestar reads it as a class attribute
+
+    @get("/", operation_id="listEvents")
+    async def list_events(  # noqa: PLR0917 - one parameter per query field of API.md
+        self,
+        services: NamedDependency[Services],
+        category: FromQuery[str | None] = None,
+        city: FromQuery[str | None] = None,
+        on_date: Annotated[date | None, Parameter(query="date")] = None,
+        page: Annotated[int, Parameter(query="page", ge=1, le=10_000)] = 1,
+        limit: Annotated[int, Parameter(query="limit", ge=1, le=MAX_PAGE_SIZE)] = 20,
+    ) -> EventListOut:
+        query = EventQuery(category=category, city=city, on_date=on_date, page=page, limit=limit)
+        return event_list_view(await services.catalog.list_events(query))
+
+    @get("/{event_ref:str}", operation_id="getEvent")
+    async def get_event(
+        self,
+        event_ref: FromPath[str],
+        actor: NamedDependency[Actor | None],
+        services: NamedDependency[Services],
+    ) -> EventOut:
+        return event_view(await services.catalog.get_event(event_ref, actor))
+
+    @post("/", operation_id="createEvent", status_code=201)
+    async def create_event(
+        self,
+        data: JSONBody[CreateEventBody],
+        actor: NamedDependency[Actor | None],
+        services: NamedDependency[Services],
+    ) -> EventOut:
+        command = CreateEvent(
+            title=data.title,
+            starts_at=data.starts_at,
+            description=data.description,
+            category=data.category,
+            city=data.city,
+            venue=data.venue,
+            ends_at=data.ends_at,
+            currency=data.currency,
+            ticket_types=tuple(
+                _new_ticket_type(body, data.currency, f"ticket_types.{index}")
+                for index, body in enumerate(data.ticket_types)
+            ),
+        )
+        return event_view(await services.catalog.create_event(signed_in(actor), command))
+
+    @patch("/{event_id:str}", operation_id="updateEvent")
+    async def update_event(
+        self,
+        event_id: FromPath[str],
+        data: JSONBody[UpdateEventBody],
+        actor: NamedDependency[Actor | None],
+        services: NamedDependency[Services],
+    ) -> EventOut:
+        changes = UpdateEvent(**msgspec.structs.asdict(data))
+        return event_view(await services.catalog.update_event(signed_in(actor), event_id, changes))
+
+    @post("/{event_id:str}/publish", operation_id="publishEvent", status_code=200)
+    async def publish_event(
+        self,
+        event_id: FromPath[str],
+        actor: NamedDependency[Actor | None],
+        services: NamedDependency[Services],
+    ) -> EventOut:
+        return event_view(await services.catalog.publish_event(signed_in(actor), event_id))
+
+    @post("/{event_id:str}/ticket-types", operation_id="addTicketType", status_code=201)
+    async def add_ticket_type(
+        self,
+        event_id: FromPath[str],
+        data: JSONBody[TicketTypeBody],
+        actor: NamedDependency[Actor | None],
+        services: NamedDependency[Services],
+    ) -> TicketTypeOut:
+        owner = signed_in(actor)
+        event = await services.catalog.get_event(event_id, owner)
+        new_type = _new_ticket_type(data, event.event.currency, "")
+        return ticket_type_view(await services.catalog.add_ticket_type(owner, event_id, new_type))
+
+    @put("/{event_id:str}/image", operation_id="setEventImage", status_code=200)
+    async def set_image(
+        self,
+        request: Request[Any, Any, Any],
+        event_id: FromPath[str],
+        actor: NamedDependency[Actor | None],
+        services: NamedDependency[Services],
+    ) -> EventOut:
+        owner = signed_in(actor)
+        data = await _read_limited(request, MAX_IMAGE_REQUEST_BYTES)
+        content_type = request.headers.get("content-type", "")
+        return event_view(await services.catalog.set_image(owner, event_id, data, content_type))
+
+    @get("/{event_id:str}/sales", operation_id="getEventSales")
+    async def sales(
+        self,
+        event_id: FromPath[str],
+        actor: NamedDependency[Actor | None],
+        services: NamedDependency[Services],
+    ) -> SalesOut:
+        return sales_view(await services.catalog.sales_summary(signed_in(actor), event_id))
+
+
+def _new_ticket_type(body: TicketTypeBody, currency: str, field: str) -> NewTicketType:
+    prefix = f"{field}." if field else ""
+    try:
+        price = Money.parse(body.price, currency)
+    except InvalidMoneyError as error:
+        raise InvalidMoneyError(error.detail, field=f"{prefix}price") from error
+    try:
+        return NewTicketType(
+            name=body.name,
+            price=price,
+            capacity=body.capacity,
+            max_per_order=body.max_per_order,
+            sales_start=body.sales_start,
+            sales_end=body.sales_end,
+        )
+    except ValidationError as error:
+        raise ValidationError(error.detail, field=f"{prefix}{error.field}") from error
+
+
+async def _read_limited(request: Request[Any, Any, Any], limit: int) -> bytes:
+    """Read at most ``limit`` bytes: a huge upload is refused without being buffered."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        chunks.append(chunk)
+        if size >= limit:
+            break
+    return b"".join(chunks)

@@ -1,0 +1,155 @@
+"""/orders and /tickets: guest checkout, order access, ticket files."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, Parameter
+from litestar.status_codes import HTTP_302_FOUND
+
+from getiickets.domain.model.accounts import Actor
+from getiickets.domain.model.orders import Buyer
+from getiickets.domain.model.tickets import Ticket
+from getiickets.domain.usecases.access import OrderAccess
+from getiickets.domain.usecases.ordering import OrderItem, PlaceOrder
+from getiickets.entrypoints.http.dependencies import ORDER_TOKEN_HEADER
+from getiickets.entrypoints.http.idempotency import idempotent
+from getiickets.entrypoints.http.schemas import (
+    OrderOut,
+    PlaceOrderBody,
+    TicketListOut,
+    TicketOut,
+    order_view,
+    placed_order_view,
+    ticket_view,
+)
+from getiickets.entrypoints.services import Services
+
+FILE_LINK_LIFETIME = timedelta(minutes=10)
+"""Links in API responses are short-lived; the API hands out a fresh one on each read."""
+
+OrderToken = Annotated[str | None, Parameter(query="token", required=False)]
+
+
+def order_access(
+    request: Request[Any, Any, Any], actor: Actor | None, token: str | None
+) -> OrderAccess:
+    return OrderAccess(actor=actor, access_token=request.headers.get(ORDER_TOKEN_HEADER) or token)
+
+
+class OrdersController(Controller):
+    path = "/orders"
+    tags = ["orders"]  # noqa: RUF012 - Litestar reads it as a class attribute
+
+    @post("/", operation_id="placeOrder", status_code=201)
+    async def place_order(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[PlaceOrderBody],
+        actor: NamedDependency[Actor | None],
+        services: NamedDependency[Services],
+    ) -> Response[Any]:
+        command = PlaceOrder(
+            event_id=data.event_id,
+            items=tuple(
+                OrderItem(ticket_type_id=item.ticket_type_id, quantity=item.quantity)
+                for item in data.items
+            ),
+            buyer=Buyer(
+                email=data.buyer.email,
+                name=data.buyer.name,
+                phone=data.buyer.phone,
+            ),
+            buyer_user_id=actor.user_id if actor else None,
+        )
+
+        async def work() -> Any:
+            placed = await services.ordering.place_order(command)
+            return placed_order_view(placed.order, placed.access_token)
+
+        return await idempotent(
+            uow=services.uow,
+            clock=services.clock,
+            scope=f"orders:{actor.user_id if actor else 'guest'}",
+            key=request.headers.get("idempotency-key"),
+            body=await request.body(),
+            status_code=201,
+            work=work,
+        )
+
+    @get("/{order_id:str}", operation_id="getOrder")
+    async def get_order(
+        self,
+        request: Request[Any, Any, Any],
+        order_id: FromPath[str],
+        actor: NamedDependency[Actor | None],
+        services: NamedDependency[Services],
+        token: OrderToken = None,
+    ) -> OrderOut:
+        access = order_access(request, actor, token)
+        return order_view(await services.ordering.get_order(order_id, access))
+
+    @post("/{order_id:str}/cancel", operation_id="cancelOrder", status_code=200)
+    async def cancel_order(
+        self,
+        request: Request[Any, Any, Any],
+        order_id: FromPath[str],
+        actor: NamedDependency[Actor | None],
+        services: NamedDependency[Services],
+        token: OrderToken = None,
+    ) -> OrderOut:
+        access = order_access(request, actor, token)
+        return order_view(await services.ordering.cancel_order(order_id, access))
+
+    @get("/{order_id:str}/tickets", operation_id="listOrderTickets")
+    async def tickets(
+        self,
+        request: Request[Any, Any, Any],
+        order_id: FromPath[str],
+        actor: NamedDependency[Actor | None],
+        services: NamedDependency[Services],
+        token: OrderToken = None,
+    ) -> TicketListOut:
+        access = order_access(request, actor, token)
+        tickets = await services.ordering.tickets_of(order_id, access)
+        return TicketListOut(items=[await ticket_out(services, ticket) for ticket in tickets])
+
+
+class TicketsController(Controller):
+    path = "/tickets"
+    tags = ["orders"]  # noqa: RUF012 - Litestar reads it as a class attribute
+
+    @get("/{ticket_number:str}/pdf", operation_id="getTicketPdf", status_code=HTTP_302_FOUND)
+    async def pdf(
+        self,
+        request: Request[Any, Any, Any],
+        ticket_number: FromPath[str],
+        actor: NamedDependency[Actor | None],
+        services: NamedDependency[Services],
+        token: OrderToken = None,
+    ) -> Response[None]:
+        access = order_access(request, actor, token)
+        ticket = await services.ordering.ticket(ticket_number, access)
+        if ticket.pdf_key is None:
+            # Asked for before the worker got to it: render now rather than make them wait.
+            ticket = await services.ticket_files.render(ticket)
+        assert ticket.pdf_key is not None  # noqa: S101 - render stores it
+        url = await services.files.signed_url(ticket.pdf_key, FILE_LINK_LIFETIME)
+        return Response(None, status_code=HTTP_302_FOUND, headers={"Location": url})
+
+
+async def ticket_out(services: Services, ticket: Ticket) -> TicketOut:
+    qr_url = (
+        await services.files.signed_url(ticket.qr_key, FILE_LINK_LIFETIME)
+        if ticket.qr_key
+        else None
+    )
+    pdf_url = (
+        await services.files.signed_url(ticket.pdf_key, FILE_LINK_LIFETIME)
+        if ticket.pdf_key
+        else None
+    )
+    return ticket_view(ticket, qr_url, pdf_url)

@@ -1,0 +1,154 @@
+"""/payments and /webhooks/paystack."""
+
+from __future__ import annotations
+
+import html
+import logging
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.background_tasks import BackgroundTask
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, JSONBody
+
+from getiickets.domain.model.accounts import Actor
+from getiickets.domain.model.errors import DomainError
+from getiickets.domain.model.orders import OrderStatus
+from getiickets.domain.model.payments import PaymentStatus
+from getiickets.domain.usecases.access import OrderAccess
+from getiickets.domain.usecases.payments import WebhookOutcome
+from getiickets.entrypoints.http.dependencies import ORDER_TOKEN_HEADER
+from getiickets.entrypoints.http.idempotency import idempotent
+from getiickets.entrypoints.http.schemas import (
+    InitializePaymentBody,
+    PaymentInitOut,
+    VerifyPaymentBody,
+    VerifyPaymentOut,
+    WebhookAck,
+    order_view,
+)
+from getiickets.entrypoints.services import Services
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "x-paystack-signature"
+MAX_WEBHOOK_BYTES = 1024 * 1024
+# API.md names four statuses; a reversed transaction reads as failed to a buyer.
+_VERIFY_STATUS = {
+    PaymentStatus.SUCCESS: "success",
+    PaymentStatus.FAILED: "failed",
+    PaymentStatus.REVERSED: "failed",
+    PaymentStatus.ABANDONED: "abandoned",
+    PaymentStatus.PENDING: "pending",
+}
+
+
+class PaymentsController(Controller):
+    path = "/payments"
+    tags = ["payments"]  # noqa: RUF012 - Litestar reads it as a class attribute
+
+    @post("/initialize", operation_id="initializePayment", status_code=200)
+    async def initialize(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[InitializePaymentBody],
+        actor: NamedDependency[Actor | None],
+        services: NamedDependency[Services],
+    ) -> Response[Any]:
+        access = OrderAccess(
+            actor=actor,
+            access_token=request.headers.get(ORDER_TOKEN_HEADER)
+            or request.query_params.get("token"),
+        )
+
+        async def work() -> PaymentInitOut:
+            checkout = await services.payments.initialize_payment(data.order_id, access)
+            return PaymentInitOut(
+                authorization_url=checkout.authorization_url,
+                access_code=checkout.access_code,
+                reference=checkout.reference,
+            )
+
+        return await idempotent(
+            uow=services.uow,
+            clock=services.clock,
+            scope=f"payments:{data.order_id}",
+            key=request.headers.get("idempotency-key"),
+            body=await request.body(),
+            status_code=200,
+            work=work,
+        )
+
+    @post("/verify", operation_id="verifyPayment", status_code=200)
+    async def verify(
+        self, data: JSONBody[VerifyPaymentBody], services: NamedDependency[Services]
+    ) -> VerifyPaymentOut:
+        applied = await services.payments.verify_payment(data.reference)
+        return VerifyPaymentOut(
+            status=_VERIFY_STATUS[applied.verification.status],  # type: ignore[arg-type]
+            order=order_view(applied.order),
+        )
+
+
+class WebhooksController(Controller):
+    path = "/webhooks"
+    tags = ["webhooks"]  # noqa: RUF012 - Litestar reads it as a class attribute
+
+    @post("/paystack", operation_id="paystackWebhook", status_code=200)
+    async def paystack(
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services]
+    ) -> Response[WebhookAck]:
+        # The signature covers the exact bytes sent: read them once, check, then parse.
+        body = await request.body()
+        receipt = await services.payments.receive_webhook(
+            body[:MAX_WEBHOOK_BYTES], request.headers.get(SIGNATURE_HEADER, "")
+        )
+        background = None
+        if receipt.outcome is WebhookOutcome.ACCEPTED and receipt.key is not None:
+            # Acknowledge at once (Paystack resends on anything slow); apply right after.
+            # If applying fails, the event stays in the inbox for the worker's retries.
+            background = BackgroundTask(_process, services, receipt.key)
+        return Response(WebhookAck(status=receipt.outcome.value), background=background)
+
+
+async def _process(services: Services, key: str) -> None:
+    try:
+        await services.payments.process(key)
+    except Exception:
+        logger.warning("webhook %s not applied yet; the worker will retry", key, exc_info=True)
+
+
+@get("/payments/callback", operation_id="paymentCallback", include_in_schema=False)
+async def payment_callback(
+    services: NamedDependency[Services],
+    reference: FromQuery[str] = "",
+) -> Response[str]:
+    """Where the checkout sends the buyer back: verify, then say plainly how it went.
+
+    A visit proves nothing by itself (Paystack's docs say so), which is why this page
+    asks the provider before it says "paid".
+    """
+    try:
+        applied = await services.payments.verify_payment(reference)
+    except DomainError as error:
+        return _page("We could not confirm this payment", error.detail, status_code=404)
+    order = applied.order
+    if order.status is OrderStatus.PAID:
+        return _page(
+            "Payment received",
+            f"Order {order.order_number} is paid. Your tickets are on their way by email.",
+        )
+    return _page(
+        "Payment not completed",
+        f"Order {order.order_number} is {order.status.value}; no tickets were issued.",
+    )
+
+
+def _page(title: str, message: str, status_code: int = 200) -> Response[str]:
+    body = (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title></head><body><main>"
+        f"<h1>{html.escape(title)}</h1><p id='message'>{html.escape(message)}</p>"
+        "</main></body></html>"
+    )
+    return Response(body, status_code=status_code, media_type="text/html")

@@ -1,0 +1,57 @@
+"""What the HTTP app and the worker are given: use cases and the few ports they touch.
+
+Built once per process by the composition root (``container.py``); nothing in here
+builds anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from getiickets.domain.usecases.accounts import Accounts
+from getiickets.domain.usecases.catalog import Catalog
+from getiickets.domain.usecases.checkin import CheckIn
+from getiickets.domain.usecases.notifying import Notifications, TicketFiles
+from getiickets.domain.usecases.ordering import Ordering
+from getiickets.domain.usecases.payments import Payments
+from getiickets.entrypoints.settings import Settings
+from getiickets.ports.clock import Clock
+from getiickets.ports.files import FileStorage
+from getiickets.ports.hot_state import Cache, RateLimiter
+from getiickets.ports.unit_of_work import UnitOfWorkFactory
+
+
+class ServedFiles(Protocol):
+    """Storages without presigning of their own: the app serves their signed links."""
+
+    def check_signature(self, key: str, expires: int, signature: str) -> bool: ...
+    async def open_for_serving(self, key: str) -> tuple[bytes, str]: ...
+
+
+ReadinessCheck = Callable[[], Awaitable[bool]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Services:
+    settings: Settings
+    accounts: Accounts
+    catalog: Catalog
+    ordering: Ordering
+    payments: Payments
+    checkin: CheckIn
+    ticket_files: TicketFiles
+    notifications: Notifications
+    files: FileStorage
+    served_files: ServedFiles | None
+    uow: UnitOfWorkFactory
+    cache: Cache
+    rate_limiter: RateLimiter
+    clock: Clock
+    brevo_webhook_token: str | None = None
+    """Shared secret Brevo sends as a bearer token with delivery events; None refuses all."""
+    twilio_auth_token: str | None = None
+    """Checks X-Twilio-Signature on SMS status callbacks; None refuses all."""
+    readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
+    """Named checks for /ready (database, cache...), each bounded by its own timeout."""

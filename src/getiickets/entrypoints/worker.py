@@ -1,0 +1,74 @@
+"""The worker: everything that happens after the request, with retries.
+
+One loop, several chores, each claimed safely so any number of workers can run side by
+side (leases and SKIP LOCKED claims in the repositories):
+- expire orders whose reservation ended, after asking Paystack about those with a
+  payment under way (Paystack sends no webhook for failures);
+- deliver the outbox (email, SMS) with backoff;
+- retry webhook events whose processing failed;
+- ask for refunds that could not be requested before;
+- render and store ticket QR images and PDFs.
+
+Stopping (SIGTERM) lets the current round finish; anything claimed but not finished
+comes back when its lease ends, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from getiickets.entrypoints.services import Services
+
+logger = logging.getLogger(__name__)
+
+BATCH = 50
+IDLE_PAUSE_SECONDS = 1.0
+
+
+@dataclass
+class RoundReport:
+    done: dict[str, int] = field(default_factory=dict)
+    failed: list[str] = field(default_factory=list)
+
+    @property
+    def busy(self) -> bool:
+        """A full batch somewhere means more may be waiting: go again at once."""
+        return any(count >= BATCH for count in self.done.values())
+
+
+class Worker:
+    def __init__(self, services: Services, *, idle_pause: float = IDLE_PAUSE_SECONDS) -> None:
+        self._services = services
+        self._idle_pause = idle_pause
+        self._chores: dict[str, Callable[[], Awaitable[int]]] = {
+            "expired_orders": lambda: services.ordering.expire_due_orders(services.payments, BATCH),
+            "messages": lambda: services.notifications.deliver_due(BATCH),
+            "webhook_retries": lambda: services.payments.retry_inbox(BATCH),
+            "refunds": lambda: services.payments.process_due_refunds(BATCH),
+            "ticket_files": lambda: services.ticket_files.render_missing(BATCH),
+        }
+
+    async def run_once(self) -> RoundReport:
+        """One pass over every chore; a failing chore is logged and the rest go on."""
+        report = RoundReport()
+        for name, chore in self._chores.items():
+            try:
+                report.done[name] = await chore()
+            except Exception:
+                logger.exception("worker chore %s failed; it is retried next round", name)
+                report.failed.append(name)
+        return report
+
+    async def run(self, stop: asyncio.Event) -> None:
+        logger.info("worker started")
+        while not stop.is_set():
+            report = await self.run_once()
+            if report.busy:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self._idle_pause)
+        logger.info("worker stopped")
