@@ -31,7 +31,12 @@ from getiickets.domain.model.notifications import MessageStatus, OutboxMessage
 from getiickets.domain.model.orders import Buyer, Order, OrderStatus
 from getiickets.domain.model.payments import InboxEvent
 from getiickets.domain.model.tickets import Ticket, TicketStatus
-from getiickets.ports.repositories import EventQuery, IdempotencyRecord, TicketTypeSales
+from getiickets.ports.repositories import (
+    EventQuery,
+    IdempotencyRecord,
+    OutboxBacklog,
+    TicketTypeSales,
+)
 from getiickets.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from tests.contract import aggregates as make
 from tests.contract.aggregates import LAGOS, T0
@@ -936,3 +941,22 @@ async def test_due_for_retry_claims_unprocessed_events_oldest_first(
         just_before = await uow.payment_inbox.due_for_retry(now + timedelta(minutes=4), 10, LEASE)
         await uow.commit()
     assert [e.key for e in just_before] == [later.key]
+
+
+async def test_the_backlog_counts_messages_still_to_deliver_and_dates_the_oldest(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        assert await uow.outbox.backlog() == OutboxBacklog(count=0, oldest_created_at=None)
+    waiting = make.message(created_at=T0 + timedelta(minutes=5))
+    oldest_retry = make.message(
+        status=MessageStatus.FAILED, attempts=2, created_at=T0 + timedelta(minutes=1)
+    )
+    delivered = make.message(status=MessageStatus.SENT, created_at=T0)
+    gave_up = make.message(status=MessageStatus.DEAD, created_at=T0)
+    await store(uow_factory, waiting, oldest_retry, delivered, gave_up)
+
+    async with uow_factory() as uow:
+        backlog = await uow.outbox.backlog()
+
+    assert backlog == OutboxBacklog(count=2, oldest_created_at=T0 + timedelta(minutes=1))

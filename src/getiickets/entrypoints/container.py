@@ -62,8 +62,14 @@ from getiickets.domain.usecases.checkin import CheckIn
 from getiickets.domain.usecases.issuance import TicketIssuance
 from getiickets.domain.usecases.notifying import Notifications, TicketFiles
 from getiickets.domain.usecases.ordering import Ordering
-from getiickets.domain.usecases.payments import Payments
 from getiickets.domain.usecases.stock import StockLedger
+from getiickets.entrypoints.metrics import (
+    Metrics,
+    ObservedPayments,
+    ObservedSender,
+    observed_store,
+    upload_observer,
+)
 from getiickets.entrypoints.services import ReadinessCheck, ServedFiles, Services
 from getiickets.entrypoints.settings import Settings, SettingsError
 from getiickets.ports.clock import Clock
@@ -88,12 +94,13 @@ REDIS_PREFIX = "gt:"
 # ---------------------------------------------------------------- resources
 
 
-async def _engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+async def _engine(settings: Settings, metrics: Metrics) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(
         settings.effective_database_url,
         pool_timeout=settings.db_pool_timeout_seconds,
         statement_timeout_ms=settings.db_statement_timeout_ms,
     )
+    metrics.watch_engine(engine)
     try:
         yield engine
     finally:
@@ -154,29 +161,39 @@ def _uow_factory(engine: AsyncEngine) -> UnitOfWorkFactory:
 
 
 def _inventory(
-    settings: Settings, redis: Any, engine: AsyncEngine, ledger: StockLedger, clock: Clock
+    redis: Any, engine: AsyncEngine, ledger: StockLedger, clock: Clock, metrics: Metrics
 ) -> Inventory:
+    inventory: Inventory
     if redis is not None:
-        return RedisInventory(redis, ledger, clock, prefix=REDIS_PREFIX)
-    if not is_sqlite(engine):
-        return SqlAlchemyInventory(engine, ledger, clock)
-    return InMemoryInventory(ledger, clock)
+        inventory = RedisInventory(redis, ledger, clock, prefix=REDIS_PREFIX)
+    elif not is_sqlite(engine):
+        inventory = SqlAlchemyInventory(engine, ledger, clock)
+    else:
+        inventory = InMemoryInventory(ledger, clock)
+    return observed_store(inventory, "inventory", metrics)
 
 
-def _cache(redis: Any, clock: Clock) -> Cache:
-    return RedisCache(redis, prefix=REDIS_PREFIX) if redis is not None else InMemoryCache(clock)
+def _cache(redis: Any, clock: Clock, metrics: Metrics) -> Cache:
+    cache = RedisCache(redis, prefix=REDIS_PREFIX) if redis is not None else InMemoryCache(clock)
+    return observed_store(cache, "cache", metrics)
 
 
-def _sessions(redis: Any, clock: Clock) -> SessionStore:
+def _sessions(redis: Any, clock: Clock, metrics: Metrics) -> SessionStore:
+    sessions: SessionStore
     if redis is not None:
-        return RedisSessionStore(redis, clock, prefix=REDIS_PREFIX)
-    return InMemorySessionStore(clock)
+        sessions = RedisSessionStore(redis, clock, prefix=REDIS_PREFIX)
+    else:
+        sessions = InMemorySessionStore(clock)
+    return observed_store(sessions, "sessions", metrics)
 
 
-def _rate_limiter(redis: Any, clock: Clock) -> RateLimiter:
+def _rate_limiter(redis: Any, clock: Clock, metrics: Metrics) -> RateLimiter:
+    limiter: RateLimiter
     if redis is not None:
-        return RedisRateLimiter(redis, prefix=REDIS_PREFIX)
-    return InMemoryRateLimiter(clock)
+        limiter = RedisRateLimiter(redis, prefix=REDIS_PREFIX)
+    else:
+        limiter = InMemoryRateLimiter(clock)
+    return observed_store(limiter, "rate_limiter", metrics)
 
 
 def _signer(settings: Settings) -> Ed25519TicketSigner:
@@ -210,7 +227,7 @@ def _local_secret(path: Path) -> str:
     return secret
 
 
-def _files(settings: Settings, clock: Clock) -> FileStorage:
+def _files(settings: Settings, clock: Clock, metrics: Metrics) -> FileStorage:
     if settings.aws_s3_bucket:
         cloudfront = (
             CloudFrontUrls(
@@ -227,7 +244,12 @@ def _files(settings: Settings, clock: Clock) -> FileStorage:
             settings.aws_secret_access_key,
             settings.aws_s3_endpoint_url,
         )
-        return S3FileStorage(client, settings.aws_s3_bucket, url_signer=cloudfront)
+        return S3FileStorage(
+            client,
+            settings.aws_s3_bucket,
+            url_signer=cloudfront,
+            on_upload=upload_observer(metrics),
+        )
     return LocalFileStorage(
         settings.data_dir / "files",
         _file_signing_key(settings),
@@ -258,7 +280,12 @@ def _gateway(settings: Settings, http: httpx.AsyncClient, cache: Cache) -> Payme
     )
 
 
-def _mailer(settings: Settings, http: httpx.AsyncClient) -> Mailer:
+def _mailer(settings: Settings, http: httpx.AsyncClient, metrics: Metrics) -> Mailer:
+    mailer: Mailer = _brevo(settings, http)
+    return ObservedSender(mailer, "email", metrics)
+
+
+def _brevo(settings: Settings, http: httpx.AsyncClient) -> BrevoMailer:
     if settings.brevo_api_key is None and settings.uses_sandbox_paystack:
         return BrevoMailer(
             http,
@@ -276,7 +303,11 @@ def _mailer(settings: Settings, http: httpx.AsyncClient) -> Mailer:
     )
 
 
-def _sms(settings: Settings) -> SmsSender:
+def _sms(settings: Settings, metrics: Metrics) -> SmsSender:
+    return ObservedSender(_twilio(settings), "sms", metrics)
+
+
+def _twilio(settings: Settings) -> TwilioSmsSender:
     callback = f"{settings.public_base_url}/api/v1/webhooks/twilio"
     if settings.twilio_account_sid is None and settings.uses_sandbox_paystack:
         config = sandbox_config(settings)
@@ -314,8 +345,9 @@ def _reservation_ttl(settings: Settings) -> timedelta:
 
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
+    metrics = providers.Singleton(Metrics)
 
-    engine = providers.Resource(_engine, settings)
+    engine = providers.Resource(_engine, settings, metrics)
     redis = providers.Resource(_redis, settings)
     http = providers.Resource(_http, settings)
 
@@ -323,17 +355,17 @@ class Container(containers.DeclarativeContainer):
     ids = providers.Singleton(RandomIdGenerator)
     uow = providers.Singleton(_uow_factory, engine)
     ledger = providers.Singleton(StockLedger, uow)
-    inventory = providers.Singleton(_inventory, settings, redis, engine, ledger, clock)
-    cache = providers.Singleton(_cache, redis, clock)
-    sessions = providers.Singleton(_sessions, redis, clock)
-    rate_limiter = providers.Singleton(_rate_limiter, redis, clock)
+    inventory = providers.Singleton(_inventory, redis, engine, ledger, clock, metrics)
+    cache = providers.Singleton(_cache, redis, clock, metrics)
+    sessions = providers.Singleton(_sessions, redis, clock, metrics)
+    rate_limiter = providers.Singleton(_rate_limiter, redis, clock, metrics)
     signer = providers.Singleton(_signer, settings)
     hasher = providers.Singleton(Argon2PasswordHasher)
-    files = providers.Singleton(_files, settings, clock)
+    files = providers.Singleton(_files, settings, clock, metrics)
     renderer = providers.Singleton(QrcodeReportlabRenderer)
     gateway = providers.Singleton(_gateway, settings, http, cache)
-    mailer = providers.Singleton(_mailer, settings, http)
-    sms = providers.Singleton(_sms, settings)
+    mailer = providers.Singleton(_mailer, settings, http, metrics)
+    sms = providers.Singleton(_sms, settings, metrics)
     reservation_ttl = providers.Callable(_reservation_ttl, settings)
 
     issuance = providers.Singleton(TicketIssuance, signer=signer, ids=ids)
@@ -353,7 +385,8 @@ class Container(containers.DeclarativeContainer):
         reservation_ttl=reservation_ttl,
     )
     payments = providers.Singleton(
-        Payments,
+        ObservedPayments,
+        metrics=metrics,
         uow=uow,
         gateway=gateway,
         inventory=inventory,
@@ -393,6 +426,7 @@ class Container(containers.DeclarativeContainer):
         cache=cache,
         rate_limiter=rate_limiter,
         clock=clock,
+        metrics=metrics,
         brevo_webhook_token=providers.Callable(_brevo_webhook_token, settings),
         twilio_auth_token=providers.Callable(_twilio_auth_token, settings),
         readiness=providers.Callable(_readiness, settings, engine, redis),
@@ -436,7 +470,11 @@ async def running_services(
 
 
 def _log_choices(settings: Settings, adapters: dict[str, object]) -> None:
-    chosen = " ".join(f"{role}={type(adapter).__name__}" for role, adapter in adapters.items())
+    chosen = " ".join(
+        # Observed adapters are wrappers: name what they wrap.
+        f"{role}={type(getattr(adapter, '_inner', adapter)).__name__}"
+        for role, adapter in adapters.items()
+    )
     database = "SQLite (embedded)" if settings.is_embedded else "PostgreSQL"
     payments = "sandbox" if settings.uses_sandbox_paystack else "Paystack"
     logger.info("adapters: database=%s payments=%s %s", database, payments, chosen)

@@ -16,6 +16,7 @@ from getiickets.domain.usecases.checkin import CheckIn
 from getiickets.domain.usecases.notifying import Notifications, TicketFiles
 from getiickets.domain.usecases.ordering import Ordering
 from getiickets.domain.usecases.payments import Payments
+from getiickets.entrypoints.metrics import Metrics
 from getiickets.entrypoints.settings import Settings
 from getiickets.ports.clock import Clock
 from getiickets.ports.files import FileStorage
@@ -49,6 +50,7 @@ class Services:
     cache: Cache
     rate_limiter: RateLimiter
     clock: Clock
+    metrics: Metrics
     brevo_webhook_token: str | None = None
     """Shared secret Brevo sends as a bearer token with delivery events; None refuses all."""
     twilio_auth_token: str | None = None

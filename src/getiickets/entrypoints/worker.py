@@ -61,7 +61,19 @@ class Worker:
             except Exception:
                 logger.exception("worker chore %s failed; it is retried next round", name)
                 report.failed.append(name)
+        await self._report(report)
         return report
+
+    async def _report(self, report: RoundReport) -> None:
+        metrics = self._services.metrics
+        metrics.reservations_expired.inc(report.done.get("expired_orders", 0))
+        try:
+            async with self._services.uow() as uow:
+                backlog = await uow.outbox.backlog()
+        except Exception:
+            logger.warning("could not measure the outbox backlog", exc_info=True)
+            return
+        metrics.record_backlog(backlog.count, backlog.oldest_created_at, self._services.clock.now())
 
     async def run(self, stop: asyncio.Event) -> None:
         logger.info("worker started")

@@ -48,6 +48,13 @@ class TicketTypeSales(msgspec.Struct, frozen=True, kw_only=True):
     """Minor units, from paid orders."""
 
 
+class OutboxBacklog(msgspec.Struct, frozen=True, kw_only=True):
+    """Messages still to deliver (pending or failed), for monitoring."""
+
+    count: int
+    oldest_created_at: datetime | None
+
+
 class IdempotencyRecord(msgspec.Struct, frozen=True, kw_only=True):
     """The first response to a request sent with an ``Idempotency-Key``."""
 
@@ -139,6 +146,10 @@ class OutboxRepository(Protocol):
         ...
 
     async def for_order(self, order_id: str) -> list[OutboxMessage]: ...
+    async def backlog(self) -> OutboxBacklog:
+        """How many messages wait for delivery, and since when the oldest."""
+        ...
+
     async def get_by_provider_message_id(
         self, provider_message_id: str
     ) -> OutboxMessage | None: ...

@@ -37,6 +37,7 @@ from getiickets.ports.repositories import (
     EventPage,
     EventQuery,
     IdempotencyRecord,
+    OutboxBacklog,
     TicketTypeSales,
 )
 
@@ -312,6 +313,10 @@ class InMemoryOutboxRepository:
         return table.update_now(
             msgspec.structs.replace(message, next_attempt_at=now + lease) for message in due
         )
+
+    async def backlog(self) -> OutboxBacklog:
+        waiting = [m.created_at for m in self._changes.rows() if m.is_due]
+        return OutboxBacklog(count=len(waiting), oldest_created_at=min(waiting, default=None))
 
     async def for_order(self, order_id: str) -> list[OutboxMessage]:
         """By ``created_at`` then id."""

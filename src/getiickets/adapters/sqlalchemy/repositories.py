@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from getiickets.adapters.sqlalchemy import mapping
+from getiickets.adapters.sqlalchemy.metadata import UtcDateTime
 from getiickets.adapters.sqlalchemy.tables import (
     events,
     idempotency_keys,
@@ -52,6 +53,7 @@ from getiickets.ports.repositories import (
     EventPage,
     EventQuery,
     IdempotencyRecord,
+    OutboxBacklog,
     TicketTypeSales,
 )
 
@@ -500,6 +502,12 @@ class SqlAlchemyOutboxRepository(_Repository):
         }
         # The copies carry the leased version, committed or not: the claimer owns the rows.
         return [mapping.outbox_from(leased[id_], leased[id_].version) for id_ in due]
+
+    async def backlog(self) -> OutboxBacklog:
+        oldest = sa.func.min(outbox.c.created_at, type_=UtcDateTime())
+        query = sa.select(sa.func.count(), oldest).where(outbox.c.status.in_(_DUE_MESSAGES))
+        count, oldest_created_at = (await self._tx.connection.execute(query)).one()
+        return OutboxBacklog(count=count, oldest_created_at=oldest_created_at)
 
     async def for_order(self, order_id: str) -> list[OutboxMessage]:
         """By ``created_at`` then id."""

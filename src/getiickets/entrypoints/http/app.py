@@ -19,11 +19,12 @@ from litestar.types import ControllerRouterHandler
 from getiickets import __doc__ as package_doc
 from getiickets.entrypoints.http.dependencies import provide_actor, provide_services
 from getiickets.entrypoints.http.errors import EXCEPTION_HANDLERS
+from getiickets.entrypoints.http.middleware import observe_requests
 from getiickets.entrypoints.http.routes.auth import AuthController
 from getiickets.entrypoints.http.routes.checkin import CheckInController
 from getiickets.entrypoints.http.routes.deliveries import DeliveryReportsController
 from getiickets.entrypoints.http.routes.events import EventsController
-from getiickets.entrypoints.http.routes.operations import health, ready, serve_file
+from getiickets.entrypoints.http.routes.operations import health, metrics, ready, serve_file
 from getiickets.entrypoints.http.routes.orders import OrdersController, TicketsController
 from getiickets.entrypoints.http.routes.payments import (
     PaymentsController,
@@ -59,7 +60,16 @@ def create_app(
         ],
     )
     return Litestar(
-        route_handlers=[api, health, ready, serve_file, payment_callback, *extra_routes],
+        route_handlers=[
+            api,
+            health,
+            ready,
+            metrics,
+            serve_file,
+            payment_callback,
+            *extra_routes,
+        ],
+        middleware=[observe_requests],
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),
             "actor": Provide(provide_actor),

@@ -41,6 +41,12 @@ async def _check(check: Any) -> bool:
         return False
 
 
+@get("/metrics", operation_id="metrics", tags=["operations"], include_in_schema=False)
+async def metrics(services: NamedDependency[Services]) -> Response[bytes]:
+    body, content_type = services.metrics.render()
+    return Response(body, media_type=content_type)
+
+
 @get("/files/{key:path}", operation_id="getFile", tags=["operations"], include_in_schema=False)
 async def serve_file(
     request: Request[Any, Any, Any],

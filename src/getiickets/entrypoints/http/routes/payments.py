@@ -12,7 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody
 
 from getiickets.domain.model.accounts import Actor
-from getiickets.domain.model.errors import DomainError
+from getiickets.domain.model.errors import DomainError, InvalidSignatureError
 from getiickets.domain.model.orders import OrderStatus
 from getiickets.domain.model.payments import PaymentStatus
 from getiickets.domain.usecases.access import OrderAccess
@@ -100,9 +100,15 @@ class WebhooksController(Controller):
     ) -> Response[WebhookAck]:
         # The signature covers the exact bytes sent: read them once, check, then parse.
         body = await request.body()
-        receipt = await services.payments.receive_webhook(
-            body[:MAX_WEBHOOK_BYTES], request.headers.get(SIGNATURE_HEADER, "")
-        )
+        counter = services.metrics.webhooks
+        try:
+            receipt = await services.payments.receive_webhook(
+                body[:MAX_WEBHOOK_BYTES], request.headers.get(SIGNATURE_HEADER, "")
+            )
+        except InvalidSignatureError:
+            counter.labels(provider="paystack", outcome="bad_signature").inc()
+            raise
+        counter.labels(provider="paystack", outcome=receipt.outcome.value).inc()
         background = None
         if receipt.outcome is WebhookOutcome.ACCEPTED and receipt.key is not None:
             # Acknowledge at once (Paystack resends on anything slow); apply right after.

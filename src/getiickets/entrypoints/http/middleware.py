@@ -1,0 +1,63 @@
+"""Per-request plumbing: a request id on every log line and response, and latency metrics."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from typing import Any
+
+from litestar.datastructures import MutableScopeHeaders
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from getiickets.entrypoints.logs import request_id
+
+REQUEST_ID_HEADER = "x-request-id"
+_SAFE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def observe_requests(app: ASGIApp) -> ASGIApp:
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        given = _header(scope, REQUEST_ID_HEADER)
+        # A client's id is kept when it is a plain token: it ties their logs to ours.
+        rid = given if given and _SAFE_ID.fullmatch(given) else uuid.uuid4().hex
+        token = request_id.set(rid)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableScopeHeaders.from_message(message)[REQUEST_ID_HEADER] = rid
+            await send(message)
+
+        try:
+            await app(scope, receive, send_with_id)
+        finally:
+            request_id.reset(token)
+            _observe(scope, status, time.perf_counter() - started)
+
+    return middleware
+
+
+def _observe(scope: Scope, status: int, seconds: float) -> None:
+    app: Any = scope.get("app")
+    services = getattr(getattr(app, "state", None), "services", None)
+    if services is None:
+        return
+    route = scope.get("path_template") or "unmatched"
+    services.metrics.requests.labels(
+        method=scope.get("method", ""), route=route, status=str(status)
+    ).observe(seconds)
+
+
+def _header(scope: Scope, name: str) -> str | None:
+    wanted = name.encode()
+    for key, value in scope.get("headers", []):
+        if key.lower() == wanted:
+            return str(value.decode("latin-1"))
+    return None

@@ -1,0 +1,286 @@
+"""Prometheus metrics for everything the seed's monitoring section asks about.
+
+One ``Metrics`` per process, on its own registry (so tests can build many apps). The
+domain knows nothing of it: outcomes are observed by wrapping ports and use cases
+here (``observed_*``), pool and query figures come from SQLAlchemy's events, and the
+worker reports the outbox backlog each round. With several server processes set
+PROMETHEUS_MULTIPROC_DIR, and /metrics adds up every process's numbers.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from getiickets.adapters.sqlalchemy.engine import pool_status
+from getiickets.domain.model.errors import CacheUnavailableError
+from getiickets.domain.model.payments import PaymentVerification
+from getiickets.domain.usecases.payments import AppliedPayment, Payments
+from getiickets.ports.notifications import (
+    DeliveryError,
+    DeliveryReceipt,
+    EmailMessage,
+    ProviderNotConfiguredError,
+    SmsMessage,
+)
+
+T = TypeVar("T")
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.payments = Counter(
+            "getiickets_payments",
+            "Verified payment results applied, by outcome",
+            ["outcome"],
+            registry=r,
+        )
+        self.payment_seconds = Histogram(
+            "getiickets_payment_processing_seconds",
+            "Time to apply one verified payment result",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.webhooks = Counter(
+            "getiickets_webhooks",
+            "Webhooks received, by provider and outcome",
+            ["provider", "outcome"],
+            registry=r,
+        )
+        self.messages = Counter(
+            "getiickets_messages",
+            "Email and SMS delivery attempts, by channel and result",
+            ["channel", "result"],
+            registry=r,
+        )
+        self.uploads = Counter(
+            "getiickets_file_uploads", "File uploads to storage, by result", ["result"], registry=r
+        )
+        self.upload_seconds = Histogram(
+            "getiickets_file_upload_seconds",
+            "File upload latency",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.store_seconds = Histogram(
+            "getiickets_hot_store_seconds",
+            "Latency of inventory, session, cache and rate-limit calls",
+            ["store", "operation"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.store_errors = Counter(
+            "getiickets_hot_store_errors",
+            "Hot-store calls that failed (unavailable or timed out), by store",
+            ["store", "operation"],
+            registry=r,
+        )
+        self.cache = Counter(
+            "getiickets_cache_requests",
+            "Cache reads, by result (hit or miss)",
+            ["result"],
+            registry=r,
+        )
+        self.query_seconds = Histogram(
+            "getiickets_db_query_seconds",
+            "Database statement latency",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.outbox_depth = Gauge(
+            "getiickets_outbox_depth",
+            "Messages waiting for delivery",
+            registry=r,
+            multiprocess_mode="max",
+        )
+        self.outbox_age = Gauge(
+            "getiickets_outbox_oldest_age_seconds",
+            "Age of the oldest message waiting for delivery",
+            registry=r,
+            multiprocess_mode="max",
+        )
+        self.reservations_expired = Counter(
+            "getiickets_reservations_expired", "Orders expired by the worker", registry=r
+        )
+        self.requests = Histogram(
+            "getiickets_http_request_seconds",
+            "HTTP request latency, by method, route and status",
+            ["method", "route", "status"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+
+    def render(self) -> tuple[bytes, str]:
+        directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if directory:
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry, path=directory)
+            return generate_latest(registry), CONTENT_TYPE_LATEST
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+    def record_backlog(self, count: int, oldest: datetime | None, now: datetime) -> None:
+        self.outbox_depth.set(count)
+        self.outbox_age.set((now - oldest).total_seconds() if oldest else 0)
+
+    def watch_engine(self, engine: AsyncEngine) -> None:
+        """Statement latency from SQLAlchemy's cursor events, pool use at scrape time."""
+        sync_engine = engine.sync_engine
+        histogram = self.query_seconds
+
+        @event.listens_for(sync_engine, "before_cursor_execute")
+        def started(conn: Any, cursor: Any, statement: Any, *args: Any) -> None:
+            conn.info.setdefault("query_started", []).append(time.perf_counter())
+
+        @event.listens_for(sync_engine, "after_cursor_execute")
+        def finished(conn: Any, cursor: Any, statement: Any, *args: Any) -> None:
+            histogram.observe(time.perf_counter() - conn.info["query_started"].pop())
+
+        self.registry.register(_PoolCollector(engine))
+
+
+class _PoolCollector(Collector):
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        status = pool_status(self._engine)
+        family = GaugeMetricFamily(
+            "getiickets_db_pool_connections", "Database pool connections", labels=["state"]
+        )
+        family.add_metric(["size"], status.size)
+        family.add_metric(["in_use"], status.checked_out)
+        family.add_metric(["overflow"], status.overflow)
+        yield family
+
+
+# ---------------------------------------------------------------- observed ports
+
+
+class ObservedPayments(Payments):
+    """Counts and times every applied payment, whichever path applied it."""
+
+    def __init__(self, *, metrics: Metrics, **ports: Any) -> None:
+        super().__init__(**ports)
+        self._metrics = metrics
+
+    async def apply(
+        self, verification: PaymentVerification, inbox: str | None = None
+    ) -> AppliedPayment:
+        started = time.perf_counter()
+        try:
+            applied = await super().apply(verification, inbox)
+        except Exception:
+            self._metrics.payments.labels(outcome="error").inc()
+            raise
+        finally:
+            self._metrics.payment_seconds.observe(time.perf_counter() - started)
+        self._metrics.payments.labels(outcome=applied.outcome.value).inc()
+        return applied
+
+
+class ObservedSender:
+    """Wraps a Mailer or SmsSender: counts sent, failed and skipped messages."""
+
+    def __init__(self, inner: Any, channel: str, metrics: Metrics) -> None:
+        self._inner = inner
+        self._counter = metrics.messages
+        self._channel = channel
+
+    async def send(self, message: EmailMessage | SmsMessage) -> DeliveryReceipt:
+        try:
+            receipt: DeliveryReceipt = await self._inner.send(message)
+        except ProviderNotConfiguredError:
+            self._count("skipped")
+            raise
+        except DeliveryError as error:
+            self._count("dead" if error.permanent else "failed")
+            raise
+        except Exception:
+            self._count("failed")
+            raise
+        self._count("sent")
+        return receipt
+
+    def _count(self, result: str) -> None:
+        self._counter.labels(channel=self._channel, result=result).inc()
+
+
+def observed_store(inner: T, store: str, metrics: Metrics) -> T:
+    """Wrap every coroutine method of a hot-store adapter with timing and error counts.
+
+    The wrappers are made once here, not per call; plain attributes pass through.
+    """
+    proxy = _Proxy(inner)
+    for name, member in inspect.getmembers(inner):
+        if name.startswith("_") or not inspect.iscoroutinefunction(member):
+            continue
+        setattr(proxy, name, _timed(member, store, name, metrics))
+    if store == "cache":
+        setattr(proxy, "get", _counting_gets(proxy.get, metrics))  # noqa: B010
+    return proxy  # type: ignore[return-value]
+
+
+class _Proxy:
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def _timed(method: Callable[..., Any], store: str, operation: str, metrics: Metrics) -> Any:
+    seconds = metrics.store_seconds.labels(store=store, operation=operation)
+    errors = metrics.store_errors.labels(store=store, operation=operation)
+
+    async def timed(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return await method(*args, **kwargs)
+        except CacheUnavailableError:
+            errors.inc()
+            raise
+        finally:
+            seconds.observe(time.perf_counter() - started)
+
+    return timed
+
+
+def _counting_gets(get: Callable[..., Any], metrics: Metrics) -> Any:
+    hits = metrics.cache.labels(result="hit")
+    misses = metrics.cache.labels(result="miss")
+
+    async def counted(key: str) -> bytes | None:
+        value: bytes | None = await get(key)
+        (misses if value is None else hits).inc()
+        return value
+
+    return counted
+
+
+def upload_observer(metrics: Metrics) -> Callable[[float, bool], None]:
+    def observe(seconds: float, ok: bool) -> None:
+        metrics.upload_seconds.observe(seconds)
+        metrics.uploads.labels(result="ok" if ok else "error").inc()
+
+    return observe
