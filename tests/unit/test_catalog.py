@@ -397,3 +397,59 @@ async def test_only_the_owner_sees_the_sales_summary(world: World) -> None:
 
     with pytest.raises(ForbiddenError):
         await world.catalog.sales_summary(rival.actor, show.event_id)
+
+
+# ------------------------------------------------------------------------ the read cache
+
+
+async def test_given_a_cached_event_then_its_availability_is_still_read_live(world: World) -> None:
+    show = await world.a_published_event()
+    await world.catalog.get_event(show.event_id)  # now cached under the seed's key
+    assert await world.cache.get(f"event:{show.event_id}") is not None
+
+    await world.place_order(show, regular=3)
+
+    again = await world.catalog.get_event(show.slug)
+    assert {tt.ticket_type.name: tt.available for tt in again.ticket_types}["Regular"] == 47
+
+
+async def test_given_a_cached_event_when_its_owner_changes_it_then_readers_see_it_at_once(
+    world: World,
+) -> None:
+    show = await world.a_published_event(title="Old title")
+    await world.catalog.get_event(show.event_id)
+    await world.catalog.get_event(show.slug)
+
+    await world.catalog.update_event(show.organizer, show.event_id, UpdateEvent(title="New"))
+
+    assert (await world.catalog.get_event(show.event_id)).event.title == "New"
+    assert (await world.catalog.get_event(show.slug)).event.title == "New"
+
+
+async def test_given_cached_entries_then_they_lapse_after_the_seed_lifetimes(world: World) -> None:
+    show = await world.a_published_event()
+    await world.catalog.get_event(show.event_id)
+    await world.catalog.list_events(EventQuery())
+    list_keys = [key for key in world.cache._entries if key.startswith("events:v1:")]  # noqa: SLF001
+    assert len(list_keys) == 1
+
+    world.clock.advance(timedelta(seconds=60))
+    assert await world.cache.get(f"event:{show.event_id}") is None
+    assert await world.cache.get(list_keys[0]) is not None
+    world.clock.advance(timedelta(seconds=240))
+    assert await world.cache.get(list_keys[0]) is None
+
+
+async def test_given_a_cached_list_when_an_event_is_published_then_the_list_shows_it(
+    world: World,
+) -> None:
+    organizer = await world.an_organizer()
+    first = await world.a_published_event(organizer, title="First")
+    assert [v.event.id for v in (await world.catalog.list_events(EventQuery())).items] == [
+        first.event_id
+    ]
+
+    second = await world.a_published_event(organizer, title="Second", starts_in=timedelta(days=1))
+
+    listed = await world.catalog.list_events(EventQuery())
+    assert [v.event.id for v in listed.items] == [second.event_id, first.event_id]

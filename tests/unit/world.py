@@ -139,7 +139,12 @@ class World:
             uow=self.uow, sessions=self.sessions, hasher=self.hasher, clock=self.clock, ids=self.ids
         )
         self.catalog = Catalog(
-            uow=self.uow, inventory=self.inventory, files=self.files, clock=self.clock, ids=self.ids
+            uow=self.uow,
+            inventory=self.inventory,
+            files=self.files,
+            cache=self.cache,
+            clock=self.clock,
+            ids=self.ids,
         )
         self.ordering = Ordering(
             uow=self.uow,

@@ -373,7 +373,7 @@ class Container(containers.DeclarativeContainer):
         Accounts, uow=uow, sessions=sessions, hasher=hasher, clock=clock, ids=ids
     )
     catalog = providers.Singleton(
-        Catalog, uow=uow, inventory=inventory, files=files, clock=clock, ids=ids
+        Catalog, uow=uow, inventory=inventory, files=files, cache=cache, clock=clock, ids=ids
     )
     ordering = providers.Singleton(
         Ordering,

@@ -25,15 +25,22 @@ from getiickets.domain.model.errors import (
 from getiickets.domain.model.money import DEFAULT_CURRENCY, Money
 from getiickets.domain.model.orders import OrderStatus
 from getiickets.domain.usecases.retrying import retry_on_conflict
+from getiickets.ports.repositories import EventPage
 
 if TYPE_CHECKING:
     from getiickets.domain.model.accounts import Actor
     from getiickets.ports.clock import Clock, IdGenerator
     from getiickets.ports.files import FileStorage
+    from getiickets.ports.hot_state import Cache
     from getiickets.ports.inventory import Inventory
     from getiickets.ports.repositories import EventQuery
     from getiickets.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
+# The seed's cache keys and lifetimes. Lists carry a version that every event write
+# bumps, so a write retires every cached page at once without finding them.
+DETAIL_TTL = timedelta(seconds=60)
+LIST_TTL = timedelta(seconds=300)
+LIST_VERSION_KEY = "events:version"
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 IMAGE_URL_LIFETIME = timedelta(days=1)
 # The first bytes of each accepted image type: the declared type must match them.
@@ -121,12 +128,14 @@ class Catalog:
         uow: UnitOfWorkFactory,
         inventory: Inventory,
         files: FileStorage,
+        cache: Cache,
         clock: Clock,
         ids: IdGenerator,
     ) -> None:
         self._uow = uow
         self._inventory = inventory
         self._files = files
+        self._cache = cache
         self._clock = clock
         self._ids = ids
 
@@ -168,7 +177,7 @@ class Catalog:
                 await uow.commit()
                 return updated
 
-        return await self._view(await retry_on_conflict(attempt))
+        return await self._view(await self._written(await retry_on_conflict(attempt)))
 
     async def publish_event(self, actor: Actor, event_id: str) -> EventView:
         async def attempt() -> Event:
@@ -179,7 +188,7 @@ class Catalog:
                 await uow.commit()
                 return event
 
-        return await self._view(await retry_on_conflict(attempt))
+        return await self._view(await self._written(await retry_on_conflict(attempt)))
 
     async def add_ticket_type(
         self, actor: Actor, event_id: str, new_type: NewTicketType
@@ -194,6 +203,7 @@ class Catalog:
                 return ticket_type
 
         ticket_type = await retry_on_conflict(attempt)
+        await self._forget_cached(event_id)
         level = await self._inventory.level(ticket_type.id)
         return TicketTypeView(ticket_type=ticket_type, available=level.available)
 
@@ -214,11 +224,10 @@ class Catalog:
                 await uow.commit()
                 return event
 
-        return await self._view(await retry_on_conflict(attempt))
+        return await self._view(await self._written(await retry_on_conflict(attempt)))
 
     async def get_event(self, id_or_slug: str, actor: Actor | None = None) -> EventView:
-        async with self._uow() as uow:
-            event = await uow.events.get(id_or_slug) or await uow.events.get_by_slug(id_or_slug)
+        event = await self._cached_event(id_or_slug)
         visible = event is not None and (
             event.status is EventStatus.PUBLISHED
             or (actor is not None and actor.user_id == event.organizer_id)
@@ -228,8 +237,19 @@ class Catalog:
         return await self._view(event)
 
     async def list_events(self, query: EventQuery) -> EventList:
-        async with self._uow() as uow:
-            page = await uow.events.list_published(query)
+        version = await self._cache.get(LIST_VERSION_KEY) or b"0"
+        key = (
+            f"events:v{version.decode()}:{query.category or ''}:{query.city or ''}:"
+            f"{query.on_date.isoformat() if query.on_date else ''}:{query.page}:{query.limit}"
+        )
+        cached = await self._cache.get(key)
+        if cached is not None:
+            page = _page_decoder.decode(cached)
+        else:
+            async with self._uow() as uow:
+                page = await uow.events.list_published(query)
+            await self._cache.set(key, msgspec.json.encode(page), LIST_TTL)
+        # Availability is never cached: it comes from the inventory on every read.
         views = [await self._view(event) for event in page.items]
         return EventList(items=views, total=page.total, page=query.page, limit=query.limit)
 
@@ -258,6 +278,37 @@ class Catalog:
             orders={status.value: counts.get(status, 0) for status in OrderStatus},
             revenue=Money(amount=sum(row.revenue.amount for row in rows), currency=event.currency),
         )
+
+    async def _cached_event(self, id_or_slug: str) -> Event | None:
+        """The event by id or slug: from the cache (60 s, seed keys) or the database.
+
+        What is cached is the event as stored, drafts included (visibility is checked
+        on every read) and without availability (read live from the inventory).
+        """
+        for key in (f"event:{id_or_slug}", f"event:slug:{id_or_slug}"):
+            cached = await self._cache.get(key)
+            if cached is not None:
+                return _event_decoder.decode(cached)
+        async with self._uow() as uow:
+            event = await uow.events.get(id_or_slug) or await uow.events.get_by_slug(id_or_slug)
+        if event is not None:
+            encoded = msgspec.json.encode(event)
+            await self._cache.set(f"event:{event.id}", encoded, DETAIL_TTL)
+            await self._cache.set(f"event:slug:{event.slug}", encoded, DETAIL_TTL)
+        return event
+
+    async def _written(self, event: Event) -> Event:
+        await self._forget_cached(event.id, event.slug)
+        return event
+
+    async def _forget_cached(self, event_id: str, slug: str | None = None) -> None:
+        """After a write: drop the detail entries and retire every cached list page."""
+        if slug is None:
+            cached = await self._cache.get(f"event:{event_id}")
+            slug = _event_decoder.decode(cached).slug if cached is not None else None
+        keys = [f"event:{event_id}"] + ([f"event:slug:{slug}"] if slug else [])
+        await self._cache.delete(*keys)
+        await self._cache.incr(LIST_VERSION_KEY)
 
     async def _owned_event(self, uow: UnitOfWork, actor: Actor, event_id: str) -> Event:
         event = await uow.events.get(event_id)
@@ -307,6 +358,10 @@ class Catalog:
             else None
         )
         return EventView(event=event, ticket_types=types, image_url=image_url)
+
+
+_event_decoder = msgspec.json.Decoder(Event)
+_page_decoder = msgspec.json.Decoder(EventPage)
 
 
 def _check_image(data: bytes, content_type: str) -> str:
