@@ -20,6 +20,7 @@ from litestar.exceptions import (
     SerializationException,
     ValidationException,
 )
+from litestar.openapi.datastructures import ResponseSpec
 
 from getiickets.domain.model import errors
 from getiickets.entrypoints.http.schemas import FieldError, Problem
@@ -183,3 +184,15 @@ def _from_msgspec(message: str) -> FieldError:
     location = message.rsplit(" - at `", 1)
     key = location[1].rstrip("`").removeprefix("$").lstrip(".") if len(location) == 2 else ""  # noqa: PLR2004
     return FieldError(field=_dotted(key, location[0]), message=location[0])
+
+
+def documented(*statuses: int) -> dict[int, ResponseSpec]:
+    """The error responses a route can give, for its OpenAPI operation."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            description=f"{HTTPStatus(status).phrase} (problem details; see `code`)",
+            media_type=PROBLEM_JSON,
+        )
+        for status in statuses
+    }

@@ -14,6 +14,7 @@ from getiickets.domain.model.accounts import Actor
 from getiickets.domain.model.errors import RateLimitedError
 from getiickets.domain.usecases.accounts import LogIn, Register, SignedIn
 from getiickets.entrypoints.http.dependencies import SESSION_COOKIE, bearer_token, signed_in
+from getiickets.entrypoints.http.errors import documented
 from getiickets.entrypoints.http.schemas import (
     LoginBody,
     MeOut,
@@ -32,7 +33,9 @@ class AuthController(Controller):
     path = "/auth"
     tags = ["auth"]  # noqa: RUF012 - Litestar reads it as a class attribute
 
-    @post("/register", operation_id="register", status_code=201)
+    @post(
+        "/register", operation_id="register", status_code=201, responses=documented(400, 409, 422)
+    )
     async def register(
         self, data: JSONBody[RegisterBody], services: NamedDependency[Services]
     ) -> Response[SessionOut]:
@@ -47,7 +50,7 @@ class AuthController(Controller):
         )
         return _session_response(signed, services, status_code=201)
 
-    @post("/login", operation_id="login", status_code=200)
+    @post("/login", operation_id="login", status_code=200, responses=documented(400, 401, 422, 429))
     async def login(
         self,
         request: Request[Any, Any, Any],
@@ -68,7 +71,7 @@ class AuthController(Controller):
         signed = await services.accounts.log_in(LogIn(email=data.email, password=data.password))
         return _session_response(signed, services, status_code=200)
 
-    @post("/logout", operation_id="logout", status_code=204)
+    @post("/logout", operation_id="logout", status_code=204, responses=documented(401))
     async def logout(
         self,
         request: Request[Any, Any, Any],
@@ -83,7 +86,7 @@ class AuthController(Controller):
         response.delete_cookie(SESSION_COOKIE)
         return response
 
-    @get("/me", operation_id="me")
+    @get("/me", operation_id="me", responses=documented(401))
     async def me(
         self, actor: NamedDependency[Actor | None], services: NamedDependency[Services]
     ) -> MeOut:

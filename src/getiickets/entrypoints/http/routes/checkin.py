@@ -8,6 +8,7 @@ from litestar.params import JSONBody
 
 from getiickets.domain.model.accounts import Actor
 from getiickets.entrypoints.http.dependencies import signed_in
+from getiickets.entrypoints.http.errors import documented
 from getiickets.entrypoints.http.routes.orders import ticket_out
 from getiickets.entrypoints.http.schemas import CheckInBody, CheckInOut
 from getiickets.entrypoints.services import Services
@@ -17,7 +18,9 @@ class CheckInController(Controller):
     path = "/checkin"
     tags = ["checkin"]  # noqa: RUF012 - Litestar reads it as a class attribute
 
-    @post("/", operation_id="checkIn", status_code=200)
+    @post(
+        "/", operation_id="checkIn", status_code=200, responses=documented(400, 401, 403, 404, 422)
+    )
     async def check_in(
         self,
         data: JSONBody[CheckInBody],

@@ -24,6 +24,7 @@ from getiickets.adapters.twilio.status_callbacks import (
     verify_status_callback,
 )
 from getiickets.domain.model.errors import InvalidSignatureError, ValidationError
+from getiickets.entrypoints.http.errors import documented
 from getiickets.entrypoints.http.schemas import WebhookAck
 from getiickets.entrypoints.services import Services
 
@@ -36,7 +37,7 @@ class DeliveryReportsController(Controller):
     path = "/webhooks"
     tags = ["webhooks"]  # noqa: RUF012 - Litestar reads it as a class attribute
 
-    @post("/brevo", operation_id="brevoWebhook", status_code=200)
+    @post("/brevo", operation_id="brevoWebhook", status_code=200, responses=documented(401, 422))
     async def brevo(
         self, request: Request[Any, Any, Any], services: NamedDependency[Services]
     ) -> WebhookAck:
@@ -56,7 +57,12 @@ class DeliveryReportsController(Controller):
                 logger.info("Brevo report for unknown message %s", report.provider_message_id)
         return WebhookAck(status="accepted")
 
-    @post("/twilio", operation_id="twilioStatusCallback", status_code=200)
+    @post(
+        "/twilio",
+        operation_id="twilioStatusCallback",
+        status_code=200,
+        responses=documented(401, 422),
+    )
     async def twilio(
         self, request: Request[Any, Any, Any], services: NamedDependency[Services]
     ) -> WebhookAck:

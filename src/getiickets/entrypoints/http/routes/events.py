@@ -15,6 +15,7 @@ from getiickets.domain.model.errors import InvalidMoneyError, ValidationError
 from getiickets.domain.model.money import Money
 from getiickets.domain.usecases.catalog import CreateEvent, NewTicketType, UpdateEvent
 from getiickets.entrypoints.http.dependencies import signed_in
+from getiickets.entrypoints.http.errors import documented
 from getiickets.entrypoints.http.schemas import (
     CreateEventBody,
     EventListOut,
@@ -39,7 +40,7 @@ class EventsController(Controller):
     path = "/events"
     tags = ["events"]  # noqa: RUF012 - Litestar reads it as a class attribute
 
-    @get("/", operation_id="listEvents")
+    @get("/", operation_id="listEvents", responses=documented(422))
     async def list_events(  # noqa: PLR0917 - one parameter per query field of API.md
         self,
         services: NamedDependency[Services],
@@ -52,7 +53,7 @@ class EventsController(Controller):
         query = EventQuery(category=category, city=city, on_date=on_date, page=page, limit=limit)
         return event_list_view(await services.catalog.list_events(query))
 
-    @get("/{event_ref:str}", operation_id="getEvent")
+    @get("/{event_ref:str}", operation_id="getEvent", responses=documented(404))
     async def get_event(
         self,
         event_ref: FromPath[str],
@@ -61,7 +62,9 @@ class EventsController(Controller):
     ) -> EventOut:
         return event_view(await services.catalog.get_event(event_ref, actor))
 
-    @post("/", operation_id="createEvent", status_code=201)
+    @post(
+        "/", operation_id="createEvent", status_code=201, responses=documented(400, 401, 403, 422)
+    )
     async def create_event(
         self,
         data: JSONBody[CreateEventBody],
@@ -84,7 +87,9 @@ class EventsController(Controller):
         )
         return event_view(await services.catalog.create_event(signed_in(actor), command))
 
-    @patch("/{event_id:str}", operation_id="updateEvent")
+    @patch(
+        "/{event_id:str}", operation_id="updateEvent", responses=documented(400, 401, 403, 404, 422)
+    )
     async def update_event(
         self,
         event_id: FromPath[str],
@@ -95,7 +100,12 @@ class EventsController(Controller):
         changes = UpdateEvent(**msgspec.structs.asdict(data))
         return event_view(await services.catalog.update_event(signed_in(actor), event_id, changes))
 
-    @post("/{event_id:str}/publish", operation_id="publishEvent", status_code=200)
+    @post(
+        "/{event_id:str}/publish",
+        operation_id="publishEvent",
+        status_code=200,
+        responses=documented(401, 403, 404, 409),
+    )
     async def publish_event(
         self,
         event_id: FromPath[str],
@@ -104,7 +114,12 @@ class EventsController(Controller):
     ) -> EventOut:
         return event_view(await services.catalog.publish_event(signed_in(actor), event_id))
 
-    @post("/{event_id:str}/ticket-types", operation_id="addTicketType", status_code=201)
+    @post(
+        "/{event_id:str}/ticket-types",
+        operation_id="addTicketType",
+        status_code=201,
+        responses=documented(400, 401, 403, 404, 409, 422),
+    )
     async def add_ticket_type(
         self,
         event_id: FromPath[str],
@@ -117,7 +132,12 @@ class EventsController(Controller):
         new_type = _new_ticket_type(data, event.event.currency, "")
         return ticket_type_view(await services.catalog.add_ticket_type(owner, event_id, new_type))
 
-    @put("/{event_id:str}/image", operation_id="setEventImage", status_code=200)
+    @put(
+        "/{event_id:str}/image",
+        operation_id="setEventImage",
+        status_code=200,
+        responses=documented(401, 403, 404, 413, 415),
+    )
     async def set_image(
         self,
         request: Request[Any, Any, Any],
@@ -130,7 +150,7 @@ class EventsController(Controller):
         content_type = request.headers.get("content-type", "")
         return event_view(await services.catalog.set_image(owner, event_id, data, content_type))
 
-    @get("/{event_id:str}/sales", operation_id="getEventSales")
+    @get("/{event_id:str}/sales", operation_id="getEventSales", responses=documented(401, 403, 404))
     async def sales(
         self,
         event_id: FromPath[str],

@@ -16,6 +16,7 @@ from getiickets.domain.model.tickets import Ticket
 from getiickets.domain.usecases.access import OrderAccess
 from getiickets.domain.usecases.ordering import OrderItem, PlaceOrder
 from getiickets.entrypoints.http.dependencies import ORDER_TOKEN_HEADER
+from getiickets.entrypoints.http.errors import documented
 from getiickets.entrypoints.http.idempotency import idempotent
 from getiickets.entrypoints.http.schemas import (
     OrderOut,
@@ -44,7 +45,7 @@ class OrdersController(Controller):
     path = "/orders"
     tags = ["orders"]  # noqa: RUF012 - Litestar reads it as a class attribute
 
-    @post("/", operation_id="placeOrder", status_code=201)
+    @post("/", operation_id="placeOrder", status_code=201, responses=documented(400, 404, 409, 422))
     async def place_order(
         self,
         request: Request[Any, Any, Any],
@@ -80,7 +81,7 @@ class OrdersController(Controller):
             work=work,
         )
 
-    @get("/{order_id:str}", operation_id="getOrder")
+    @get("/{order_id:str}", operation_id="getOrder", responses=documented(404))
     async def get_order(
         self,
         request: Request[Any, Any, Any],
@@ -92,7 +93,12 @@ class OrdersController(Controller):
         access = order_access(request, actor, token)
         return order_view(await services.ordering.get_order(order_id, access))
 
-    @post("/{order_id:str}/cancel", operation_id="cancelOrder", status_code=200)
+    @post(
+        "/{order_id:str}/cancel",
+        operation_id="cancelOrder",
+        status_code=200,
+        responses=documented(404, 409),
+    )
     async def cancel_order(
         self,
         request: Request[Any, Any, Any],
@@ -104,7 +110,7 @@ class OrdersController(Controller):
         access = order_access(request, actor, token)
         return order_view(await services.ordering.cancel_order(order_id, access))
 
-    @get("/{order_id:str}/tickets", operation_id="listOrderTickets")
+    @get("/{order_id:str}/tickets", operation_id="listOrderTickets", responses=documented(404))
     async def tickets(
         self,
         request: Request[Any, Any, Any],
@@ -122,7 +128,12 @@ class TicketsController(Controller):
     path = "/tickets"
     tags = ["orders"]  # noqa: RUF012 - Litestar reads it as a class attribute
 
-    @get("/{ticket_number:str}/pdf", operation_id="getTicketPdf", status_code=HTTP_302_FOUND)
+    @get(
+        "/{ticket_number:str}/pdf",
+        operation_id="getTicketPdf",
+        status_code=HTTP_302_FOUND,
+        responses=documented(404),
+    )
     async def pdf(
         self,
         request: Request[Any, Any, Any],

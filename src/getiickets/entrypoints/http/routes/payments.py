@@ -18,6 +18,7 @@ from getiickets.domain.model.payments import PaymentStatus
 from getiickets.domain.usecases.access import OrderAccess
 from getiickets.domain.usecases.payments import WebhookOutcome
 from getiickets.entrypoints.http.dependencies import ORDER_TOKEN_HEADER
+from getiickets.entrypoints.http.errors import documented
 from getiickets.entrypoints.http.idempotency import idempotent
 from getiickets.entrypoints.http.schemas import (
     InitializePaymentBody,
@@ -47,7 +48,12 @@ class PaymentsController(Controller):
     path = "/payments"
     tags = ["payments"]  # noqa: RUF012 - Litestar reads it as a class attribute
 
-    @post("/initialize", operation_id="initializePayment", status_code=200)
+    @post(
+        "/initialize",
+        operation_id="initializePayment",
+        status_code=200,
+        responses=documented(400, 404, 409, 422, 502),
+    )
     async def initialize(
         self,
         request: Request[Any, Any, Any],
@@ -79,7 +85,12 @@ class PaymentsController(Controller):
             work=work,
         )
 
-    @post("/verify", operation_id="verifyPayment", status_code=200)
+    @post(
+        "/verify",
+        operation_id="verifyPayment",
+        status_code=200,
+        responses=documented(400, 404, 422, 502),
+    )
     async def verify(
         self, data: JSONBody[VerifyPaymentBody], services: NamedDependency[Services]
     ) -> VerifyPaymentOut:
@@ -94,7 +105,7 @@ class WebhooksController(Controller):
     path = "/webhooks"
     tags = ["webhooks"]  # noqa: RUF012 - Litestar reads it as a class attribute
 
-    @post("/paystack", operation_id="paystackWebhook", status_code=200)
+    @post("/paystack", operation_id="paystackWebhook", status_code=200, responses=documented(401))
     async def paystack(
         self, request: Request[Any, Any, Any], services: NamedDependency[Services]
     ) -> Response[WebhookAck]:
