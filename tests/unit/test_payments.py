@@ -459,6 +459,28 @@ async def test_given_payment_after_the_hold_lapsed_but_before_the_sweep_then_it_
     assert await world.ordering.expire_due_orders(world.payments) == 0
 
 
+async def test_given_payment_after_the_hold_lapsed_and_the_stock_sold_before_the_sweep_then_refunded(
+    world: World,
+) -> None:
+    # Found by the inventory state machine: the order was still pending, and pending
+    # may not become refunded, so this raised InvalidStateError and kept the money.
+    show = await world.a_published_event(regular_capacity=2)
+    late = await world.place_order(show, regular=2)
+    late_reference = await world.start_payment(late)
+    world.advance(RESERVATION_SECONDS)  # the hold is gone, the order still says pending
+    await world.pay(await world.place_order(show, regular=2))  # someone else buys them
+
+    world.gateway.pay(late_reference)
+    applied = await world.payments.verify_payment(late_reference)
+
+    assert applied.outcome is PaymentOutcome.REFUNDED
+    order = await world.stored_order(late.order.id)
+    assert (order.status, order.refund_due) == (OrderStatus.REFUNDED, False)
+    assert [r.reference for r in world.gateway.refunds] == [late_reference]
+    assert await world.stored_tickets(order.id) == []
+    assert await world.level(show.regular_id) == level(2, sold=2)
+
+
 async def test_given_a_success_after_a_declined_attempt_then_the_order_is_paid(
     world: World, show: EventOnSale
 ) -> None:

@@ -67,6 +67,15 @@ INBOX_LONGEST_RETRY = timedelta(hours=1)
 _PROVIDER_TROUBLE = (PaymentProviderUnavailableError, PaymentProviderError)
 
 
+HoldRef = tuple[str, str]
+"""(ticket_type_id, hold_id) of a hold to give back."""
+
+
+def late_hold_id(order: Order, line: OrderLine) -> str:
+    """The one hold id a late payment uses to re-take a line's stock."""
+    return f"{order.id}:late:{line.ticket_type_id}"
+
+
 class PaymentOutcome(enum.StrEnum):
     PAID = "paid"
     ALREADY_APPLIED = "already_applied"
@@ -187,8 +196,8 @@ class Payments:
         With ``inbox``, that webhook event is marked processed in the same transaction.
         """
         applied, release = await retry_on_conflict(lambda: self._apply_once(verification, inbox))
-        for line in release:
-            await self._inventory.release(line.ticket_type_id, line.hold_id)
+        for ticket_type_id, hold_id in release:
+            await self._inventory.release(ticket_type_id, hold_id)
         if applied.outcome is PaymentOutcome.PAID:
             await confirm_sold(self._inventory, applied.order)
         if applied.outcome is PaymentOutcome.REFUNDED and applied.order.refund_due:
@@ -281,57 +290,55 @@ class Payments:
 
     async def _apply_once(
         self, verification: PaymentVerification, inbox: str | None
-    ) -> tuple[AppliedPayment, list[OrderLine]]:
-        fresh: list[Hold] = []
-        try:
-            async with self._uow() as uow:
-                order = await uow.orders.get_by_reference(verification.reference)
-                if order is None:
-                    raise NotFoundError("no order has this payment reference")
-                outcome, release, fresh = await self._effects(uow, order, verification)
-                if outcome not in {PaymentOutcome.ALREADY_APPLIED, PaymentOutcome.PENDING}:
-                    await uow.orders.save(order)
-                if inbox is not None:
-                    await self._mark_in(uow, inbox)
-                await uow.commit()
-        except BaseException:
-            # Fresh holds are recorded only by this commit: without it they are ours to return.
-            for hold in fresh:
-                await self._inventory.release(hold.ticket_type_id, hold.hold_id)
-            raise
+    ) -> tuple[AppliedPayment, list[HoldRef]]:
+        # Nothing is given back if this fails: the holds taken here are shared with any
+        # concurrent report of the same payment (their ids are derived), so returning
+        # them could unsell what the winner sold. Unconfirmed ones lapse by themselves.
+        async with self._uow() as uow:
+            order = await uow.orders.get_by_reference(verification.reference)
+            if order is None:
+                raise NotFoundError("no order has this payment reference")
+            outcome, release = await self._effects(uow, order, verification)
+            if outcome not in {PaymentOutcome.ALREADY_APPLIED, PaymentOutcome.PENDING}:
+                await uow.orders.save(order)
+            if inbox is not None:
+                await self._mark_in(uow, inbox)
+            await uow.commit()
         applied = AppliedPayment(outcome=outcome, order=order, verification=verification)
         return applied, release
 
     async def _effects(  # noqa: PLR0911 - one return per decision reads best
         self, uow: UnitOfWork, order: Order, verification: PaymentVerification
-    ) -> tuple[PaymentOutcome, list[OrderLine], list[Hold]]:
-        """Change ``order`` (not yet saved); returns the outcome, the lines whose holds
-        to release after the commit, and the fresh holds taken."""
+    ) -> tuple[PaymentOutcome, list[HoldRef]]:
+        """Change ``order`` (not yet saved); returns the outcome and the holds to
+        release once the change is committed."""
         now = self._clock.now()
         decision = decide(order, verification)
         if decision is PaymentDecision.ALREADY_APPLIED:
-            return PaymentOutcome.ALREADY_APPLIED, [], []
+            return PaymentOutcome.ALREADY_APPLIED, []
         if decision is PaymentDecision.WAIT:
-            return PaymentOutcome.PENDING, [], []
+            return PaymentOutcome.PENDING, []
         if decision is PaymentDecision.MISMATCH:
             note = mismatch_note(order, verification)
             logger.warning("order %s: %s", order.id, note)
             order.record_payment_issue(note)
-            return PaymentOutcome.MISMATCH, [], []
+            return PaymentOutcome.MISMATCH, []
         if decision is PaymentDecision.FAIL:
             if order.status is not OrderStatus.PENDING:
-                return PaymentOutcome.ALREADY_APPLIED, [], []
+                return PaymentOutcome.ALREADY_APPLIED, []
             order.mark_failed()
-            return PaymentOutcome.FAILED, list(order.lines), []
+            return PaymentOutcome.FAILED, [
+                (line.ticket_type_id, line.hold_id) for line in order.lines
+            ]
         if order.status is OrderStatus.CANCELLED:
             order.mark_refunded(now, refund_due=True)
-            return PaymentOutcome.REFUNDED, [], []
+            return PaymentOutcome.REFUNDED, []
         return await self._take_payment(uow, order, now)
 
     async def _take_payment(
         self, uow: UnitOfWork, order: Order, now: datetime
-    ) -> tuple[PaymentOutcome, list[OrderLine], list[Hold]]:
-        kept: list[OrderLine] = []
+    ) -> tuple[PaymentOutcome, list[HoldRef]]:
+        kept: list[HoldRef] = []
         lapsed: list[OrderLine] = []
         for line in order.lines:
             # Only a pending order still owns its holds; anyone who moved it out of
@@ -342,33 +349,28 @@ class Payments:
                 and await self._inventory.confirm(line.ticket_type_id, line.hold_id)
                 is not Confirmation.LAPSED
             ):
-                kept.append(line)
+                kept.append((line.ticket_type_id, line.hold_id))
             else:
                 lapsed.append(line)
-        fresh: list[Hold] = []
+        retaken: dict[str, str] = {}
         for line in lapsed:
-            hold = Hold(
-                hold_id=self._ids.new_id(),
-                ticket_type_id=line.ticket_type_id,
-                quantity=line.quantity,
-                expires_at=now + self._reservation_ttl,
-            )
-            if not await self._inventory.reserve(hold):
+            if not await self._retake(order, line, now):
                 break
-            fresh.append(hold)
-        if len(fresh) < len(lapsed):
-            for hold in fresh:
-                await self._inventory.release(hold.ticket_type_id, hold.hold_id)
+            retaken[line.ticket_type_id] = late_hold_id(order, line)
+        if len(retaken) < len(lapsed):
             logger.warning("order %s paid late and sold out: refunding", order.id)
+            if order.status is OrderStatus.PENDING:
+                # Its holds lapsed before the sweep got to it: the reservation is over,
+                # so it expires first (pending cannot become refunded directly).
+                order.expire(now)
             order.mark_refunded(now, refund_due=True)
-            return PaymentOutcome.REFUNDED, kept, []
-        for hold in fresh:
-            await self._inventory.confirm(hold.ticket_type_id, hold.hold_id)
-        fresh_ids = {hold.ticket_type_id: hold.hold_id for hold in fresh}
+            # Given back only once this refund is committed: a concurrent report of the
+            # same payment may be about to sell the very same holds.
+            return PaymentOutcome.REFUNDED, kept + list(retaken.items())
         order.rehold(
             [
-                msgspec.structs.replace(line, hold_id=fresh_ids[line.ticket_type_id])
-                if line.ticket_type_id in fresh_ids
+                msgspec.structs.replace(line, hold_id=retaken[line.ticket_type_id])
+                if line.ticket_type_id in retaken
                 else line
                 for line in order.lines
             ]
@@ -377,7 +379,28 @@ class Payments:
         if event is None:
             raise NotFoundError("the order's event is gone")
         await self._issuance.complete_sale(uow, order, event, now)
-        return PaymentOutcome.PAID, [], fresh
+        return PaymentOutcome.PAID, []
+
+    async def _retake(self, order: Order, line: OrderLine, now: datetime) -> bool:
+        """Take stock again for a line whose hold is gone, and sell it; False if none is left.
+
+        The new hold's id is derived from the order and line, so every concurrent report
+        of the same late payment works on one hold instead of racing each other for
+        stock (and refunding a buyer whose tickets were there).
+        """
+        hold_id = late_hold_id(order, line)
+        if await self._inventory.confirm(line.ticket_type_id, hold_id) is not Confirmation.LAPSED:
+            return True  # another report of this payment took it already
+        hold = Hold(
+            hold_id=hold_id,
+            ticket_type_id=line.ticket_type_id,
+            quantity=line.quantity,
+            expires_at=now + self._reservation_ttl,
+        )
+        if not await self._inventory.reserve(hold):
+            return False
+        await self._inventory.confirm(line.ticket_type_id, hold_id)
+        return True
 
     async def _request_refund(self, order_id: str) -> bool:
         async with self._uow() as uow:
