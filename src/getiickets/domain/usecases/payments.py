@@ -17,6 +17,7 @@ Stock rules while applying a success:
 from __future__ import annotations
 
 import enum
+import hashlib
 import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -72,8 +73,12 @@ HoldRef = tuple[str, str]
 
 
 def late_hold_id(order: Order, line: OrderLine) -> str:
-    """The one hold id a late payment uses to re-take a line's stock."""
-    return f"{order.id}:late:{line.ticket_type_id}"
+    """The one hold id a late payment uses to re-take a line's stock.
+
+    Derived (a digest, so it stays as short as any other id) rather than random, so
+    that every report of the payment names the same hold."""
+    digest = hashlib.sha256(f"{order.id}\n{line.ticket_type_id}".encode()).hexdigest()
+    return f"late-{digest[:40]}"
 
 
 class PaymentOutcome(enum.StrEnum):
