@@ -34,10 +34,10 @@ test: venv ## Run the whole test suite (extra pytest flags: make test PYTEST_ARG
 lint: lint-ruff lint-format lint-types lint-imports ## ruff, ruff format --check, mypy, import-linter
 
 lint-ruff: venv
-	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff check src tests examples
 
 lint-format: venv
-	$(VENV)/bin/ruff format --check src tests
+	$(VENV)/bin/ruff format --check src tests examples
 
 # One run covers both: the strict core (domain, ports) is switched on per module in pyproject.
 lint-types: venv
@@ -47,8 +47,8 @@ lint-imports: venv
 	$(VENV)/bin/lint-imports
 
 fmt: venv ## Format and apply safe lint fixes
-	$(VENV)/bin/ruff format src tests
-	$(VENV)/bin/ruff check --fix src tests
+	$(VENV)/bin/ruff format src tests examples
+	$(VENV)/bin/ruff check --fix src tests examples
 
 run: venv ## Migrate the database, then serve the app
 	$(VENV)/bin/getiickets db upgrade

@@ -54,3 +54,10 @@ def test_the_example_imports_only_the_domain_and_the_memory_adapters() -> None:
 
     assert "getiickets.adapters.memory" in imported
     assert [module for module in sorted(imported) if not allowed(module)] == []
+
+
+def test_the_readme_shows_the_example_verbatim() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    source = Path(examples.purchase.__file__).read_text(encoding="utf-8")
+
+    assert f"```python\n{source}```" in readme
