@@ -54,8 +54,12 @@ RETRY_AFTER = 1
 WEBHOOK_RETRIES = (0.05, 0.1, 0.2)
 RETRY = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05, max_retry_after=5.0)
 EXCERPT = Path(__file__).parent / "data" / "paystack_openapi_excerpt.yaml"
+# shared/ sits beside the checkout, on developers' machines and in CI alike.
 REFERENCE_SPEC = Path(
-    os.environ.get("PAYSTACK_OPENAPI", "/work/shared/reference/paystack-openapi.yaml")
+    os.environ.get(
+        "PAYSTACK_OPENAPI",
+        Path(__file__).parents[3] / "shared" / "reference" / "paystack-openapi.yaml",
+    )
 )
 
 
