@@ -82,6 +82,23 @@ class _Repository:
     async def _rows(self, statement: sa.Executable) -> Sequence[sa.Row[Any]]:
         return (await self._tx.connection.execute(statement)).all()
 
+    async def _children(
+        self, parents: Sequence[sa.Row[Any]], parent_id: sa.Column[Any]
+    ) -> dict[str, list[sa.Row[Any]]]:
+        """Child rows (ticket types, order lines) of the given parents, in one query,
+        grouped by parent id and kept in their stored order."""
+        children: dict[str, list[sa.Row[Any]]] = defaultdict(list)
+        if not parents:
+            return children
+        table = parent_id.table
+        for child in await self._rows(
+            sa.select(table)
+            .where(parent_id.in_([row.id for row in parents]))
+            .order_by(parent_id, table.c.position)
+        ):
+            children[child._mapping[parent_id.name]].append(child)
+        return children
+
     async def _row(self, statement: sa.Executable) -> sa.Row[Any] | None:
         return (await self._tx.connection.execute(statement)).one_or_none()
 
@@ -189,15 +206,7 @@ class SqlAlchemyEventRepository(_Repository):
 
     async def _many(self, statement: sa.Select[Any]) -> list[Event]:
         rows = await self._rows(statement)
-        if not rows:
-            return []
-        children: dict[str, list[sa.Row[Any]]] = defaultdict(list)
-        for child in await self._rows(
-            sa.select(ticket_types)
-            .where(ticket_types.c.event_id.in_([row.id for row in rows]))
-            .order_by(ticket_types.c.event_id, ticket_types.c.position)
-        ):
-            children[child.event_id].append(child)
+        children = await self._children(rows, ticket_types.c.event_id)
         return [
             mapping.event_from(row, children[row.id], self._version(events, row.id, row.version))
             for row in rows
@@ -356,15 +365,7 @@ class SqlAlchemyOrderRepository(_Repository):
 
     async def _many(self, statement: sa.Select[Any]) -> list[Order]:
         rows = await self._rows(statement)
-        if not rows:
-            return []
-        lines: dict[str, list[sa.Row[Any]]] = defaultdict(list)
-        for line in await self._rows(
-            sa.select(order_lines)
-            .where(order_lines.c.order_id.in_([row.id for row in rows]))
-            .order_by(order_lines.c.order_id, order_lines.c.position)
-        ):
-            lines[line.order_id].append(line)
+        lines = await self._children(rows, order_lines.c.order_id)
         return [
             mapping.order_from(row, lines[row.id], self._version(orders, row.id, row.version))
             for row in rows
