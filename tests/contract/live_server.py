@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 import uvicorn
@@ -23,15 +23,35 @@ import uvicorn
 _STARTUP_SECONDS = 10.0
 
 
-@contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """Serve ``app`` until the block ends; yields its base URL (``http://127.0.0.1:<port>``)."""
+def free_socket() -> socket.socket:
+    """A socket bound to a free 127.0.0.1 port, for ``serve``. Bind first when the app must
+    know its own address before it is built (links and webhooks that point back at it)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def base_url_of(sock: socket.socket) -> str:
+    return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@contextmanager
+def serve(
+    app: Any,
+    sock: socket.socket | None = None,
+    *,
+    lifespan: Literal["auto", "on", "off"] = "auto",
+) -> Iterator[str]:
+    """Serve ``app`` until the block ends; yields its base URL (``http://127.0.0.1:<port>``).
+
+    ``sock``: a socket from ``free_socket`` (a fresh one when None); it is closed at the
+    end. ``lifespan="on"`` makes a failing startup fail here instead of being ignored.
+    """
+    sock = sock or free_socket()
     config = uvicorn.Config(
         app,
-        lifespan="auto",
+        lifespan=lifespan,
         log_level="warning",
         access_log=False,
         # A request held by an injected timeout must not hold up the end of the run.
@@ -47,7 +67,7 @@ def serve(app: Any) -> Iterator[str]:
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+        yield base_url_of(sock)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

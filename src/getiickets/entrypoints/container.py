@@ -88,7 +88,6 @@ SANDBOX_PATH = "/sandbox"
 SANDBOX_TWILIO_FROM = "+15005550006"
 """Twilio's own 'valid sender' test number."""
 SIGNING_KEY_FILE = "ticket-signing.key"
-REDIS_PREFIX = "gt:"
 
 
 # ---------------------------------------------------------------- resources
@@ -161,11 +160,17 @@ def _uow_factory(engine: AsyncEngine) -> UnitOfWorkFactory:
 
 
 def _inventory(
-    redis: Any, engine: AsyncEngine, ledger: StockLedger, clock: Clock, metrics: Metrics
+    *,
+    settings: Settings,
+    redis: Any,
+    engine: AsyncEngine,
+    ledger: StockLedger,
+    clock: Clock,
+    metrics: Metrics,
 ) -> Inventory:
     inventory: Inventory
     if redis is not None:
-        inventory = RedisInventory(redis, ledger, clock, prefix=REDIS_PREFIX)
+        inventory = RedisInventory(redis, ledger, clock, prefix=settings.redis_key_prefix)
     elif not is_sqlite(engine):
         inventory = SqlAlchemyInventory(engine, ledger, clock)
     else:
@@ -173,24 +178,28 @@ def _inventory(
     return observed_store(inventory, "inventory", metrics)
 
 
-def _cache(redis: Any, clock: Clock, metrics: Metrics) -> Cache:
-    cache = RedisCache(redis, prefix=REDIS_PREFIX) if redis is not None else InMemoryCache(clock)
+def _cache(settings: Settings, redis: Any, clock: Clock, metrics: Metrics) -> Cache:
+    cache: Cache = (
+        RedisCache(redis, prefix=settings.redis_key_prefix)
+        if redis is not None
+        else InMemoryCache(clock)
+    )
     return observed_store(cache, "cache", metrics)
 
 
-def _sessions(redis: Any, clock: Clock, metrics: Metrics) -> SessionStore:
+def _sessions(settings: Settings, redis: Any, clock: Clock, metrics: Metrics) -> SessionStore:
     sessions: SessionStore
     if redis is not None:
-        sessions = RedisSessionStore(redis, clock, prefix=REDIS_PREFIX)
+        sessions = RedisSessionStore(redis, clock, prefix=settings.redis_key_prefix)
     else:
         sessions = InMemorySessionStore(clock)
     return observed_store(sessions, "sessions", metrics)
 
 
-def _rate_limiter(redis: Any, clock: Clock, metrics: Metrics) -> RateLimiter:
+def _rate_limiter(settings: Settings, redis: Any, clock: Clock, metrics: Metrics) -> RateLimiter:
     limiter: RateLimiter
     if redis is not None:
-        limiter = RedisRateLimiter(redis, prefix=REDIS_PREFIX)
+        limiter = RedisRateLimiter(redis, prefix=settings.redis_key_prefix)
     else:
         limiter = InMemoryRateLimiter(clock)
     return observed_store(limiter, "rate_limiter", metrics)
@@ -355,10 +364,18 @@ class Container(containers.DeclarativeContainer):
     ids = providers.Singleton(RandomIdGenerator)
     uow = providers.Singleton(_uow_factory, engine)
     ledger = providers.Singleton(StockLedger, uow)
-    inventory = providers.Singleton(_inventory, redis, engine, ledger, clock, metrics)
-    cache = providers.Singleton(_cache, redis, clock, metrics)
-    sessions = providers.Singleton(_sessions, redis, clock, metrics)
-    rate_limiter = providers.Singleton(_rate_limiter, redis, clock, metrics)
+    inventory = providers.Singleton(
+        _inventory,
+        settings=settings,
+        redis=redis,
+        engine=engine,
+        ledger=ledger,
+        clock=clock,
+        metrics=metrics,
+    )
+    cache = providers.Singleton(_cache, settings, redis, clock, metrics)
+    sessions = providers.Singleton(_sessions, settings, redis, clock, metrics)
+    rate_limiter = providers.Singleton(_rate_limiter, settings, redis, clock, metrics)
     signer = providers.Singleton(_signer, settings)
     hasher = providers.Singleton(Argon2PasswordHasher)
     files = providers.Singleton(_files, settings, clock, metrics)

@@ -40,6 +40,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_pool_timeout_seconds: float = 10.0
 
     redis_url: str | None = None
+    redis_key_prefix: str = "gt:"
+    """Every key we write starts with it: several deployments can share one Redis."""
 
     paystack_secret_key: str | None = None
     paystack_public_key: str | None = None

@@ -107,11 +107,15 @@ class TicketFiles:
                 raise NotFoundError("ticket is gone")
             if current.qr_key is None or current.pdf_key is None:
                 current.qr_key, current.pdf_key = qr_key(ticket), pdf_key(ticket)
-                await uow.tickets.save(current)
+                # SQL repositories check the version on save, the fakes on commit.
                 try:
+                    await uow.tickets.save(current)
                     await uow.commit()
                 except ConflictError:
-                    return ticket  # someone else recorded the same keys
+                    # Someone else saved the ticket meanwhile (a racing render records
+                    # the same keys). The files are stored either way, so the keys
+                    # are good; the worker records them if the other writer did not.
+                    return current
             return current
 
 

@@ -135,8 +135,10 @@ def serialization_error(
 
 
 def http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[Problem]:
-    if error.status_code == 400 and "JSON is malformed" in str(error.detail):  # noqa: PLR2004
-        return problem(400, "malformed_json", str(error.detail))
+    # Litestar turns an undecodable body into a 400 caused by a SerializationException;
+    # msgspec words it variously ("JSON is malformed", "Input data was truncated"...).
+    if error.status_code == 400 and isinstance(error.__cause__, SerializationException):  # noqa: PLR2004
+        return problem(400, "malformed_json", f"the body is not valid JSON: {error.detail}")
     if isinstance(error, NotFoundException):
         return problem(404, "not_found", "no such resource")
     code = _CODE_BY_STATUS.get(error.status_code, "http_error")

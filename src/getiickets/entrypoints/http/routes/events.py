@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, get, patch, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from getiickets.domain.model.accounts import Actor
 from getiickets.domain.model.errors import InvalidMoneyError, ValidationError
@@ -46,9 +46,9 @@ class EventsController(Controller):
         services: NamedDependency[Services],
         category: FromQuery[str | None] = None,
         city: FromQuery[str | None] = None,
-        on_date: Annotated[date | None, Parameter(query="date")] = None,
-        page: Annotated[int, Parameter(query="page", ge=1, le=10_000)] = 1,
-        limit: Annotated[int, Parameter(query="limit", ge=1, le=MAX_PAGE_SIZE)] = 20,
+        on_date: Annotated[date | None, QueryParameter(name="date")] = None,
+        page: Annotated[int, QueryParameter(name="page", ge=1, le=10_000)] = 1,
+        limit: Annotated[int, QueryParameter(name="limit", ge=1, le=MAX_PAGE_SIZE)] = 20,
     ) -> EventListOut:
         query = EventQuery(category=category, city=city, on_date=on_date, page=page, limit=limit)
         return event_list_view(await services.catalog.list_events(query))

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_302_FOUND
 
 from getiickets.domain.model.accounts import Actor
@@ -32,7 +32,7 @@ from getiickets.entrypoints.services import Services
 FILE_LINK_LIFETIME = timedelta(minutes=10)
 """Links in API responses are short-lived; the API hands out a fresh one on each read."""
 
-OrderToken = Annotated[str | None, Parameter(query="token", required=False)]
+OrderToken = Annotated[str | None, QueryParameter(name="token", required=False)]
 
 
 def order_access(

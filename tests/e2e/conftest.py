@@ -1,0 +1,168 @@
+"""The whole product over real HTTP: the app as ``getiickets serve`` builds it, under uvicorn.
+
+Every test here runs against both backends:
+
+- ``embedded``: nothing set but DATA_DIR, APP_BASE_URL and PORT, so SQLite under a
+  temporary directory, in-process hot state, local files and the provider sandbox
+  mounted at /sandbox, exactly what a new user gets;
+- ``postgres-redis``: DATABASE_URL (a fresh database per module, migrated), REDIS_URL
+  (the server's keys under a prefix of its own, removed afterwards) and
+  TICKET_SIGNING_KEY: the production shape, with payments still going to the sandbox.
+
+APP_BASE_URL is the server's own address, so checkout links, the sandbox's webhooks
+and the callback all come back to it. One server per module and backend: tests keep
+out of each other's way with their own accounts, buyers and events. The sandbox's
+state is handed to the app by the fixture, so a test can read what the simulators
+received and sent (the signed webhook bodies, for one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import secrets
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from getiickets.adapters.sqlalchemy.migrate import upgrade
+from getiickets.entrypoints.asgi import build_app
+from getiickets.entrypoints.settings import load_settings
+from getiickets.sandbox.state import SandboxState
+from tests.conftest import RUN_ID
+from tests.contract.live_server import base_url_of, free_socket, serve
+from tests.e2e.story import Api, LiveApp
+
+BACKENDS = (
+    pytest.param("embedded", id="embedded"),
+    pytest.param(
+        "postgres-redis", id="postgres-redis", marks=[pytest.mark.postgres, pytest.mark.redis]
+    ),
+)
+SHORT_TTL_SECONDS = 3
+"""Below the 60 s that RESERVATION_TTL_SECONDS allows: set on the settings object after
+``load_settings``, so that expiry and late payments happen within a test's patience."""
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def app_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveApp]:
+    """The app on a free port of 127.0.0.1, with the default 15-minute reservations."""
+    with live_app(request, request.param, tmp_path_factory.mktemp("data")) as app:
+        yield app
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def short_ttl_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveApp]:
+    """The app with reservations of ``SHORT_TTL_SECONDS``: orders expire while we watch."""
+    data_dir = tmp_path_factory.mktemp("data")
+    with live_app(request, request.param, data_dir, reservation_ttl=SHORT_TTL_SECONDS) as app:
+        yield app
+
+
+@pytest.fixture
+def api(app_server: LiveApp) -> Iterator[Api]:
+    with Api(app_server) as client:
+        yield client
+
+
+@pytest.fixture
+def short_ttl_api(short_ttl_server: LiveApp) -> Iterator[Api]:
+    with Api(short_ttl_server) as client:
+        yield client
+
+
+@contextmanager
+def live_app(
+    request: pytest.FixtureRequest,
+    backend: str,
+    data_dir: Path,
+    *,
+    reservation_ttl: int | None = None,
+) -> Iterator[LiveApp]:
+    with ExitStack() as stack:
+        sock = free_socket()
+        stack.callback(sock.close)  # serve closes it too; this covers a failed setup
+        base_url = base_url_of(sock)
+        environ = {
+            "DATA_DIR": str(data_dir),
+            "APP_BASE_URL": base_url,
+            "PORT": str(sock.getsockname()[1]),
+        }
+        redis_prefix = None
+        if backend == "postgres-redis":
+            redis_url = request.getfixturevalue("redis_url")
+            redis_prefix = f"e2e:{RUN_ID}:{uuid.uuid4().hex[:8]}:"
+            stack.enter_context(_redis_keys_removed(redis_url, redis_prefix))
+            environ |= {
+                "DATABASE_URL": stack.enter_context(
+                    _fresh_database(request.getfixturevalue("postgres_dsn"))
+                ),
+                "REDIS_URL": redis_url,
+                # Servers of other runs and modules (each on its own database) must not
+                # read each other's cached event lists and login counters.
+                "REDIS_KEY_PREFIX": redis_prefix,
+                "TICKET_SIGNING_KEY": secrets.token_urlsafe(32),
+            }
+        settings = load_settings(environ)
+        if reservation_ttl is not None:
+            settings = msgspec.structs.replace(settings, reservation_ttl_seconds=reservation_ttl)
+        _in_a_thread(upgrade, settings.migration_url)
+        sandbox = SandboxState()
+        app = build_app(settings, sandbox_state=sandbox)
+        stack.enter_context(serve(app, sock, lifespan="on"))
+        yield LiveApp(backend=backend, base_url=base_url, settings=settings, sandbox=sandbox)
+
+
+@contextmanager
+def _fresh_database(admin_dsn: str) -> Iterator[str]:
+    """An empty database beside the run's own, dropped afterwards; yields its URL."""
+    name = f"getiickets_e2e_{RUN_ID}_{uuid.uuid4().hex[:8]}"
+    _admin(admin_dsn, f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{admin_dsn.rsplit('/', 1)[0]}/{name}"
+    finally:
+        _admin(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _in_a_thread(work: Callable[..., None], *args: object) -> None:
+    """Run ``work`` on a thread of its own: it may start an event loop, and the calling
+    thread may have one running already (Playwright's sync API keeps one)."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(work, *args).result()
+
+
+def _admin(dsn: str, statement: str) -> None:
+    async def run() -> None:
+        import asyncpg  # noqa: PLC0415 - only the Postgres backend needs it
+
+        connection = await asyncpg.connect(dsn, timeout=5)
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    _in_a_thread(asyncio.run, run())
+
+
+@contextmanager
+def _redis_keys_removed(redis_url: str, prefix: str) -> Iterator[None]:
+    import redis  # noqa: PLC0415
+
+    try:
+        yield
+    finally:
+        client = redis.Redis.from_url(redis_url)
+        try:
+            keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+            if keys:
+                client.delete(*keys)
+        finally:
+            client.close()
