@@ -14,12 +14,6 @@ from pathlib import Path
 
 import msgspec
 
-SANDBOX_PAYSTACK_SECRET = "sk_test_getiickets_sandbox"  # noqa: S105 - public by design (API.md)
-SANDBOX_TWILIO_ACCOUNT_SID = "AC" + "0" * 32
-SANDBOX_TWILIO_AUTH_TOKEN = "sandbox-twilio-token"  # noqa: S105 - simulator credential
-SANDBOX_BREVO_API_KEY = "xkeysib-sandbox"
-SANDBOX_TWILIO_FROM = "+15005550006"
-
 
 class SettingsError(ValueError):
     """A variable is set to something unusable; the message names it."""
