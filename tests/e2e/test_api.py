@@ -520,3 +520,31 @@ def test_health_readiness_metrics_and_the_openapi_document(api: Api) -> None:
     assert not unnamed, f"routes without an operationId: {unnamed}"
     names = [operations[route] for route in API_ROUTES]
     assert len(set(names)) == len(names), names
+
+
+def test_control_characters_are_refused_wherever_they_come_in(api: Api) -> None:
+    # PostgreSQL refuses NUL in text outright: without these checks it would be a 500.
+    organizer = api.register("organizer")
+    event = api.create_event(organizer, paid_and_free())
+    regular = event["ticket_types"][0]["id"]
+    buyer = guest() | {"name": "Ada\u0000Obi"}
+    body = {"event_id": event["id"], "items": [{"ticket_type_id": regular, "quantity": 1}]}
+
+    in_body = api.call("POST", "/api/v1/orders", json=body | {"buyer": buyer})
+    [error] = expect_problem(in_body, 422, "validation_error")["errors"]
+    assert error["field"] == "buyer.name"
+
+    expect_problem(api.http.get("/api/v1/orders/abc%00def"), 404, "not_found")
+    expect_problem(api.http.get("/api/v1/events/abc%00def"), 404, "not_found")
+    in_query = api.http.get("/api/v1/events", params={"city": "Lagos\u0000"})
+    [error] = expect_problem(in_query, 422, "validation_error")["errors"]
+    assert error["field"] == "query.city"
+
+    # Newlines and tabs stay welcome in prose.
+    described = api.call(
+        "PATCH",
+        f"/api/v1/events/{event['id']}",
+        json={"description": "Line one\n\tLine two"},
+        token=organizer.token,
+    )
+    assert described.status_code == 200, described.text

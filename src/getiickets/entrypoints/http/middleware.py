@@ -6,10 +6,14 @@ import re
 import time
 import uuid
 from typing import Any
+from urllib.parse import parse_qsl
 
+import msgspec
 from litestar.datastructures import MutableScopeHeaders
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
+from getiickets.entrypoints.http.errors import PROBLEM_JSON, PROBLEM_TYPE
+from getiickets.entrypoints.http.schemas import FieldError, Problem
 from getiickets.entrypoints.logs import request_id
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -61,3 +65,61 @@ def _header(scope: Scope, name: str) -> str | None:
         if key.lower() == wanted:
             return str(value.decode("latin-1"))
     return None
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def refuse_control_characters(app: ASGIApp) -> ASGIApp:
+    """No stored text may hold a control character (PostgreSQL refuses NUL outright), so
+    none gets in through the path or the query either: an id with one names nothing
+    (404), a query value with one is invalid (422). Bodies are checked by their schemas.
+    """
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            refusal = _refusal(scope)
+            if refusal is not None:
+                await _send_problem(send, refusal)
+                return
+        await app(scope, receive, send)
+
+    return middleware
+
+
+def _refusal(scope: Scope) -> Problem | None:
+    if _CONTROL.search(scope.get("path", "")):
+        return Problem(
+            type=f"{PROBLEM_TYPE}not_found",
+            title="Not Found",
+            status=404,
+            detail="no such resource",
+            code="not_found",
+        )
+    query = scope.get("query_string", b"").decode("latin-1")
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if _CONTROL.search(name) or _CONTROL.search(value):
+            message = "control characters are not allowed"
+            return Problem(
+                type=f"{PROBLEM_TYPE}validation_error",
+                title="Unprocessable Content",
+                status=422,
+                detail="the request does not fit the schema",
+                code="validation_error",
+                errors=[FieldError(field=f"query.{_CONTROL.sub('', name)}", message=message)],
+            )
+    return None
+
+
+async def _send_problem(send: Send, problem: Problem) -> None:
+    body = msgspec.json.encode(problem)
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": problem.status,
+        "headers": [
+            (b"content-type", PROBLEM_JSON.encode()),
+            (b"content-length", str(len(body)).encode()),
+        ],
+    }
+    await send(start)
+    await send({"type": "http.response.body", "body": body, "more_body": False})

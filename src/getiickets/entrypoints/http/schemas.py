@@ -25,11 +25,15 @@ from getiickets.domain.usecases.catalog import (
 
 AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
 """RFC 3339 with an offset: a time without one is ambiguous, so it is refused."""
-Text = Annotated[str, msgspec.Meta(max_length=200)]
-LongText = Annotated[str, msgspec.Meta(max_length=20_000)]
+# Control characters are refused in every text we store: PostgreSQL rejects NUL, and
+# the rest only ever arrive by mistake or malice. Tabs and newlines are fine in prose.
+NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+PROSE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+Text = Annotated[str, msgspec.Meta(max_length=200, pattern=NO_CONTROL)]
+LongText = Annotated[str, msgspec.Meta(max_length=20_000, pattern=PROSE)]
 Amount = str | int
 """Major units as a decimal string or an integer; floats are refused by the type."""
-Id = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=NO_CONTROL)]
 Quantity = Annotated[int, msgspec.Meta(ge=1, le=1000)]
 Capacity = Annotated[int, msgspec.Meta(ge=0, le=10_000_000)]
 MaxPerOrder = Annotated[int, msgspec.Meta(ge=1, le=1000)]
@@ -45,7 +49,7 @@ class Request(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 class RegisterBody(Request):
     email: Text
-    password: Annotated[str, msgspec.Meta(max_length=1024)]
+    password: Annotated[str, msgspec.Meta(max_length=1024, pattern=NO_CONTROL)]
     name: Text
     phone: Text | None = None
     role: Role = Role.BUYER
@@ -53,7 +57,7 @@ class RegisterBody(Request):
 
 class LoginBody(Request):
     email: Text
-    password: Annotated[str, msgspec.Meta(max_length=1024)]
+    password: Annotated[str, msgspec.Meta(max_length=1024, pattern=NO_CONTROL)]
 
 
 class UserOut(msgspec.Struct, kw_only=True):
@@ -366,7 +370,7 @@ class PaymentInitOut(msgspec.Struct, kw_only=True):
 
 
 class VerifyPaymentBody(Request):
-    reference: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    reference: Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=NO_CONTROL)]
 
 
 class VerifyPaymentOut(msgspec.Struct, kw_only=True):
@@ -383,7 +387,7 @@ class WebhookAck(msgspec.Struct, kw_only=True):
 
 class CheckInBody(Request):
     event_id: Id
-    qr_payload: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    qr_payload: Annotated[str, msgspec.Meta(min_length=1, max_length=2000, pattern=NO_CONTROL)]
 
 
 class CheckInOut(msgspec.Struct, kw_only=True):
