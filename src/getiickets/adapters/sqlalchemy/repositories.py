@@ -82,6 +82,45 @@ class _Repository:
     async def _rows(self, statement: sa.Executable) -> Sequence[sa.Row[Any]]:
         return (await self._tx.connection.execute(statement)).all()
 
+    async def _lease(
+        self,
+        key: sa.Column[Any],
+        due: sa.ColumnElement[bool],
+        order_by: tuple[sa.ColumnElement[Any], ...],
+        limit: int,
+        until: datetime,
+    ) -> list[sa.Row[Any]]:
+        """Claim up to ``limit`` due rows, in order, until ``until``; the claimed rows.
+
+        ``FOR UPDATE SKIP LOCKED`` (PostgreSQL; SQLite serialises writers anyway) lets
+        concurrent claimers pass each other's rows instead of queueing on them or taking
+        them twice; the claim bumps the version so a stale holder cannot save over it.
+        """
+        table = key.table
+        chosen = list(
+            (
+                await self._tx.for_write().execute(
+                    sa.select(key)
+                    .where(due)
+                    .order_by(*order_by)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+            ).scalars()
+        )
+        if not chosen:
+            return []
+        leased = {
+            row._mapping[key.name]: row
+            for row in await self._rows(
+                sa.update(table)
+                .where(key.in_(chosen))
+                .values(next_attempt_at=until, version=table.c.version + 1)
+                .returning(*table.c)
+            )
+        }
+        return [leased[value] for value in chosen]
+
     async def _children(
         self, parents: Sequence[sa.Row[Any]], parent_id: sa.Column[Any]
     ) -> dict[str, list[sa.Row[Any]]]:
@@ -478,31 +517,15 @@ class SqlAlchemyOutboxRepository(_Repository):
         """Pending or failed messages with ``next_attempt_at <= now``, oldest first, leased."""
         _check_limit(limit)
         _check_lease(lease)
-        connection = self._tx.for_write()
-        due = list(
-            (
-                await connection.execute(
-                    sa.select(outbox.c.id)
-                    .where(outbox.c.status.in_(_DUE_MESSAGES), outbox.c.next_attempt_at <= now)
-                    .order_by(outbox.c.next_attempt_at, outbox.c.id)
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
-                )
-            ).scalars()
+        rows = await self._lease(
+            outbox.c.id,
+            sa.and_(outbox.c.status.in_(_DUE_MESSAGES), outbox.c.next_attempt_at <= now),
+            (outbox.c.next_attempt_at, outbox.c.id),
+            limit,
+            now + lease,
         )
-        if not due:
-            return []
-        leased = {
-            row.id: row
-            for row in await self._rows(
-                sa.update(outbox)
-                .where(outbox.c.id.in_(due))
-                .values(next_attempt_at=now + lease, version=outbox.c.version + 1)
-                .returning(*outbox.c)
-            )
-        }
         # The copies carry the leased version, committed or not: the claimer owns the rows.
-        return [mapping.outbox_from(leased[id_], leased[id_].version) for id_ in due]
+        return [mapping.outbox_from(row, row.version) for row in rows]
 
     async def backlog(self) -> OutboxBacklog:
         oldest = sa.func.min(outbox.c.created_at, type_=UtcDateTime())
@@ -559,41 +582,23 @@ class SqlAlchemyPaymentInboxRepository(_Repository):
         """
         _check_limit(limit)
         _check_lease(lease)
-        connection = self._tx.for_write()
-        due = list(
+        rows = await self._lease(
+            payment_inbox.c.key,
+            sa.and_(
+                payment_inbox.c.processed_at.is_(None),
+                sa.or_(
+                    payment_inbox.c.next_attempt_at.is_(None),
+                    payment_inbox.c.next_attempt_at <= now,
+                ),
+            ),
             (
-                await connection.execute(
-                    sa.select(payment_inbox.c.key)
-                    .where(
-                        payment_inbox.c.processed_at.is_(None),
-                        sa.or_(
-                            payment_inbox.c.next_attempt_at.is_(None),
-                            payment_inbox.c.next_attempt_at <= now,
-                        ),
-                    )
-                    .order_by(
-                        sa.func.coalesce(
-                            payment_inbox.c.next_attempt_at, payment_inbox.c.received_at
-                        ),
-                        payment_inbox.c.key,
-                    )
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
-                )
-            ).scalars()
+                sa.func.coalesce(payment_inbox.c.next_attempt_at, payment_inbox.c.received_at),
+                payment_inbox.c.key,
+            ),
+            limit,
+            now + lease,
         )
-        if not due:
-            return []
-        leased = {
-            row.key: row
-            for row in await self._rows(
-                sa.update(payment_inbox)
-                .where(payment_inbox.c.key.in_(due))
-                .values(next_attempt_at=now + lease, version=payment_inbox.c.version + 1)
-                .returning(*payment_inbox.c)
-            )
-        }
-        return [mapping.inbox_from(leased[key], leased[key].version) for key in due]
+        return [mapping.inbox_from(row, row.version) for row in rows]
 
 
 class _StoredIdempotency:
