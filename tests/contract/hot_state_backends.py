@@ -74,9 +74,8 @@ class FactsDouble:
         return StockFacts(
             ticket_type_id=ticket_type_id,
             capacity=ticket_type.capacity,
-            sold=sum(ticket_type.paid.values()),
             holds=tuple(ticket_type.pending.values()),
-            confirmed_hold_ids=tuple(ticket_type.paid),
+            sold_holds=dict(ticket_type.paid),
         )
 
 
@@ -87,7 +86,7 @@ class FixedFacts:
         self._capacity = capacity
 
     async def stock_facts(self, ticket_type_id: str) -> StockFacts | None:
-        return StockFacts(ticket_type_id=ticket_type_id, capacity=self._capacity, sold=0)
+        return StockFacts(ticket_type_id=ticket_type_id, capacity=self._capacity)
 
 
 @asynccontextmanager

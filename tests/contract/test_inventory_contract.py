@@ -253,6 +253,8 @@ async def test_releasing_a_sale_known_only_from_the_facts_returns_its_stock(
     await backend.inventory.release(tt, sale.hold_id)
 
     assert await backend.inventory.level(tt) == level(10)
+    # The facts carry each sale's quantity: giving it back needs no second load.
+    assert backend.facts.calls[tt] == 1
 
 
 # ------------------------------------------------------------------------ confirm

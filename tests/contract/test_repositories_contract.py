@@ -691,11 +691,11 @@ async def test_stock_facts(uow_factory: UnitOfWorkFactory) -> None:
     assert facts == StockFacts(
         ticket_type_id=regular.id,
         capacity=50,
-        sold=5,
         holds=tuple(holds),
-        confirmed_hold_ids=tuple(sorted([sold.lines[0].hold_id, also_sold.lines[0].hold_id])),
+        sold_holds={sold.lines[0].hold_id: 2, also_sold.lines[0].hold_id: 3},
     )
-    assert unknown == StockFacts(ticket_type_id="no-such-type", capacity=10, sold=0)
+    assert facts.sold == 5
+    assert unknown == StockFacts(ticket_type_id="no-such-type", capacity=10)
 
 
 # --------------------------------------------------------------------------- ticket queries

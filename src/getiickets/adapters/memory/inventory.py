@@ -13,11 +13,8 @@ database's ``StockFacts``, loaded once per ticket type even when hundreds of req
 arrive together. As with a Redis flush, holds reserved but not yet committed to an
 order are not in the facts, so ``forget`` is for when the counters are known wrong.
 
-Releasing a sold hold gives its quantity back (a refunded order). The facts name sold
-holds without their quantities, so for a sold hold known only from the facts the
-quantity is unknown: the release then drops the ticket type's state, and the next
-operation rebuilds it from the database, which (the port's rule: release only holds
-of orders the database holds as not paid) already counts that stock as unsold.
+Releasing a sold hold gives its quantity back (a refunded order); the facts carry each
+sold hold's quantity, so that works after a rebuild too.
 """
 
 from __future__ import annotations
@@ -43,8 +40,8 @@ class _Stock:
     capacity: int
     sold: int
     holds: dict[str, Hold] = field(default_factory=dict)
-    confirmed: dict[str, int | None] = field(default_factory=dict)
-    """Sold hold ids and their quantities (None: sold before the facts were loaded)."""
+    confirmed: dict[str, int] = field(default_factory=dict)
+    """Sold hold ids and the quantity each sold."""
     expiries: list[tuple[datetime, str]] = field(default_factory=list)
     """A heap of (expires_at, hold_id); entries of released or sold holds go stale."""
 
@@ -53,7 +50,7 @@ class _Stock:
         stock = cls(
             capacity=facts.capacity,
             sold=facts.sold,
-            confirmed=dict.fromkeys(facts.confirmed_hold_ids),
+            confirmed=dict(facts.sold_holds),
         )
         for hold in facts.holds:
             if hold.is_live(now) and hold.hold_id not in stock.confirmed:
@@ -118,11 +115,7 @@ class InMemoryInventory:
         stock, _ = await self._stock(ticket_type_id)
         if stock.holds.pop(hold_id, None) is not None or hold_id not in stock.confirmed:
             return
-        quantity = stock.confirmed.pop(hold_id)
-        if quantity is None:
-            del self._stocks[ticket_type_id]  # see the module docstring
-        else:
-            stock.sold -= quantity
+        stock.sold -= stock.confirmed.pop(hold_id)
 
     async def confirm(self, ticket_type_id: str, hold_id: str) -> Confirmation:
         stock, _ = await self._stock(ticket_type_id)

@@ -183,13 +183,10 @@ class InMemoryOrderRepository:
         ]
 
     async def stock_facts(self, ticket_type_id: str, capacity: int) -> StockFacts:
-        """Sold (PAID lines), holds (PENDING lines, expired ones too) and confirmed hold ids.
-
-        Holds and confirmed ids are sorted by hold id, so equal facts compare equal.
-        """
-        sold = 0
+        """Sold holds (PAID lines) with their quantities, and holds (PENDING lines,
+        expired ones too) sorted by hold id, so equal facts compare equal."""
+        sold: dict[str, int] = {}
         holds: list[Hold] = []
-        confirmed: list[str] = []
         for order in self._changes.rows():
             if order.status not in {OrderStatus.PAID, OrderStatus.PENDING}:
                 continue
@@ -197,8 +194,7 @@ class InMemoryOrderRepository:
                 if line.ticket_type_id != ticket_type_id:
                     continue
                 if order.status is OrderStatus.PAID:
-                    sold += line.quantity
-                    confirmed.append(line.hold_id)
+                    sold[line.hold_id] = line.quantity
                 else:
                     holds.append(
                         Hold(
@@ -211,9 +207,8 @@ class InMemoryOrderRepository:
         return StockFacts(
             ticket_type_id=ticket_type_id,
             capacity=capacity,
-            sold=sold,
             holds=tuple(sorted(holds, key=lambda hold: hold.hold_id)),
-            confirmed_hold_ids=tuple(sorted(confirmed)),
+            sold_holds=sold,
         )
 
     @staticmethod

@@ -28,7 +28,6 @@ so concurrent rebuilders (in any process) cannot initialise twice. Then it retri
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -42,10 +41,7 @@ from getiickets.domain.model.inventory import Confirmation, Hold, StockFacts, St
 from getiickets.ports.clock import Clock
 from getiickets.ports.inventory import StockFactsSource
 
-logger = logging.getLogger(__name__)
-
 NEEDS_REBUILD = -1
-UNKNOWN_QUANTITY = -2
 MAX_REBUILDS = 3
 """Rebuilds one call may do; more means the keys keep vanishing (a flush loop, eviction)."""
 
@@ -85,8 +81,7 @@ return 1
 """
 )
 
-# ARGV: now, hold id. 1: live hold released, 2: sale undone, 0: nothing to do,
-# -2: a sale whose quantity this state does not know (it was rebuilt from the facts).
+# ARGV: now, hold id. 1: live hold released, 2: sale undone, 0: nothing to do.
 _RELEASE = (
     _PRELUDE
     + """
@@ -101,7 +96,6 @@ end
 local sold = redis.call('HGET', confirmed, id)
 if not sold then return 0 end
 local quantity = tonumber(sold)
-if quantity == 0 then return -2 end
 redis.call('HDEL', confirmed, id)
 redis.call('HINCRBY', meta, 'sold', -quantity)
 redis.call('HINCRBY', meta, 'available', quantity)
@@ -165,20 +159,16 @@ def _microseconds(moment: datetime) -> int:
 
 def _init_args(facts: StockFacts, now: datetime) -> list[int | str]:
     """The facts as ``INIT`` arguments, keeping only holds still live and not sold."""
-    sold_ids = set(facts.confirmed_hold_ids)
     live = {
         hold.hold_id: hold
         for hold in facts.holds
-        if hold.is_live(now) and hold.hold_id not in sold_ids
+        if hold.is_live(now) and hold.hold_id not in facts.sold_holds
     }
-    # The facts name sold holds without their quantities; a sold hold that is still
-    # listed among the holds gives its quantity, any other is recorded as 0 (unknown).
-    listed = {hold.hold_id: hold.quantity for hold in facts.holds}
     args: list[int | str] = [facts.capacity, facts.sold, len(live)]
     for hold in live.values():
         args += [hold.hold_id, hold.quantity, _microseconds(hold.expires_at)]
-    for hold_id in sold_ids:
-        args += [hold_id, listed.get(hold_id, 0)]
+    for hold_id, quantity in facts.sold_holds.items():
+        args += [hold_id, quantity]
     return args
 
 
@@ -228,20 +218,7 @@ class RedisInventory:
         return bool(held == 1)
 
     async def release(self, ticket_type_id: str, hold_id: str) -> None:
-        outcome = await self._run(self._release, ticket_type_id, hold_id)
-        if outcome != UNKNOWN_QUANTITY:
-            return
-        # A sale recorded by a rebuild, whose quantity the facts did not give. The
-        # caller has already stored the order as not paid (the port's rule), so facts
-        # read now no longer count this sale: rebuilding from them gives its stock back.
-        await self.forget(ticket_type_id)
-        outcome = await self._run(self._release, ticket_type_id, hold_id)
-        if outcome == UNKNOWN_QUANTITY:
-            logger.warning(
-                "hold %s of ticket type %s is still sold in the facts: not released",
-                hold_id,
-                ticket_type_id,
-            )
+        await self._run(self._release, ticket_type_id, hold_id)
 
     async def confirm(self, ticket_type_id: str, hold_id: str) -> Confirmation:
         outcome = await self._run(self._confirm, ticket_type_id, hold_id)

@@ -62,10 +62,6 @@ class _StockMissingError(Exception):
     """The ticket type's stock row is not there: build it from the facts, then retry."""
 
 
-class _UnknownQuantityError(Exception):
-    """A sale recorded by a rebuild, without its quantity: rebuild, then retry."""
-
-
 class SqlAlchemyInventory:
     """Implements ``Inventory`` on PostgreSQL (any number of processes) or SQLite (one)."""
 
@@ -129,8 +125,6 @@ class SqlAlchemyInventory:
             if existing is None:
                 return
             if existing.confirmed:
-                if existing.quantity is None:
-                    raise _UnknownQuantityError
                 await conn.execute(
                     inventory_stock.update()
                     .where(stock.ticket_type_id == ticket_type_id)
@@ -138,15 +132,7 @@ class SqlAlchemyInventory:
                 )
             await conn.execute(inventory_holds.delete().where(holds.hold_id == hold_id))
 
-        try:
-            await self._run(ticket_type_id, act)
-        except _UnknownQuantityError:
-            # The caller has already stored the order as not paid (the port's rule), so
-            # facts read now no longer count this sale: rebuilding gives its stock back.
-            await self.forget(ticket_type_id)
-            # Still sold in the facts after that: the caller broke the rule, keep the sale.
-            with contextlib.suppress(_UnknownQuantityError):
-                await self._run(ticket_type_id, act)
+        await self._run(ticket_type_id, act)
 
     async def confirm(self, ticket_type_id: str, hold_id: str) -> Confirmation:
         async def act(conn: AsyncConnection, row: sa.Row[Any, Any], now: datetime) -> Confirmation:
@@ -323,34 +309,29 @@ class SqlAlchemyInventory:
 
 
 def _hold_rows(facts: StockFacts, now: datetime) -> list[dict[str, Any]]:
-    """Rows for the live unconfirmed holds and the sold ones.
-
-    The facts name sold holds without their quantities; a sold hold that is still
-    listed among the holds gives its quantity, any other is stored with NULL (unknown),
-    which ``release`` answers by rebuilding.
-    """
-    sold_ids = set(facts.confirmed_hold_ids)
-    rows: dict[str, dict[str, Any]] = {}
-    listed = {hold.hold_id: hold for hold in facts.holds}
-    for hold in facts.holds:
-        if hold.is_live(now) and hold.hold_id not in sold_ids:
-            rows[hold.hold_id] = {
-                "hold_id": hold.hold_id,
-                "ticket_type_id": facts.ticket_type_id,
-                "quantity": hold.quantity,
-                "expires_at": hold.expires_at,
-                "confirmed": False,
-            }
-    for hold_id in sold_ids:
-        known = listed.get(hold_id)
-        rows[hold_id] = {
+    """Rows for the live unconfirmed holds and the sold ones (whose expiry is moot)."""
+    rows = [
+        {
+            "hold_id": hold.hold_id,
+            "ticket_type_id": facts.ticket_type_id,
+            "quantity": hold.quantity,
+            "expires_at": hold.expires_at,
+            "confirmed": False,
+        }
+        for hold in facts.holds
+        if hold.is_live(now) and hold.hold_id not in facts.sold_holds
+    ]
+    rows += [
+        {
             "hold_id": hold_id,
             "ticket_type_id": facts.ticket_type_id,
-            "quantity": None if known is None else known.quantity,
-            "expires_at": now if known is None else known.expires_at,
+            "quantity": quantity,
+            "expires_at": now,
             "confirmed": True,
         }
-    return list(rows.values())
+        for hold_id, quantity in facts.sold_holds.items()
+    ]
+    return rows
 
 
 def _sqlstate(error: DBAPIError) -> str | None:

@@ -33,14 +33,10 @@ inventory_holds = sa.Table(
     metadata,
     sa.Column("hold_id", ID, primary_key=True),
     sa.Column("ticket_type_id", ID, nullable=False),
-    # NULL only for a sale known from the order facts, which give sold hold ids without
-    # their quantities; releasing such a sale rebuilds the stock from the facts.
-    sa.Column("quantity", sa.Integer, nullable=True),
+    sa.Column("quantity", sa.Integer, nullable=False),
     sa.Column("expires_at", UtcDateTime, nullable=False),
     sa.Column("confirmed", sa.Boolean, nullable=False, default=False),
-    sa.CheckConstraint(
-        "quantity >= 1 OR (quantity IS NULL AND confirmed)", name="quantity_positive"
-    ),
+    sa.CheckConstraint("quantity >= 1", name="quantity_positive"),
     # Every operation sums the live unconfirmed holds of one ticket type and deletes its
     # expired ones: with the ticket type first this index serves both, and keeps the
     # growing number of confirmed rows out of the range scanned.

@@ -368,10 +368,9 @@ class SqlAlchemyOrderRepository(_Repository):
         ]
 
     async def stock_facts(self, ticket_type_id: str, capacity: int) -> StockFacts:
-        """Sold (paid lines), holds (pending lines, expired too), confirmed hold ids."""
-        sold = 0
+        """Sold holds (paid lines) with their quantities; holds (pending lines, expired too)."""
+        sold: dict[str, int] = {}
         holds: list[Hold] = []
-        confirmed: list[str] = []
         for row in await self._rows(
             sa.select(
                 orders.c.status, orders.c.expires_at, order_lines.c.hold_id, order_lines.c.quantity
@@ -383,8 +382,7 @@ class SqlAlchemyOrderRepository(_Repository):
             )
         ):
             if row.status == OrderStatus.PAID.value:
-                sold += row.quantity
-                confirmed.append(row.hold_id)
+                sold[row.hold_id] = row.quantity
             else:
                 holds.append(
                     Hold(
@@ -397,9 +395,8 @@ class SqlAlchemyOrderRepository(_Repository):
         return StockFacts(
             ticket_type_id=ticket_type_id,
             capacity=capacity,
-            sold=sold,
             holds=tuple(sorted(holds, key=lambda hold: hold.hold_id)),
-            confirmed_hold_ids=tuple(sorted(confirmed)),
+            sold_holds=sold,
         )
 
     async def _many(self, statement: sa.Select[Any]) -> list[Order]:

@@ -40,10 +40,15 @@ class StockFacts(msgspec.Struct, frozen=True, kw_only=True):
 
     ticket_type_id: str
     capacity: int
-    sold: int
     holds: tuple[Hold, ...] = ()
-    confirmed_hold_ids: tuple[str, ...] = ()
-    """Holds already turned into sales, so confirming one again is recognised."""
+    """Holds of pending orders (live or not: the inventory drops the expired ones)."""
+    sold_holds: dict[str, int] = msgspec.field(default_factory=dict)
+    """Holds turned into sales (paid orders' lines), each with the quantity it sold, so
+    confirming one again is recognised and releasing one (a refund) gives that back."""
+
+    @property
+    def sold(self) -> int:
+        return sum(self.sold_holds.values())
 
     def level(self, now: datetime) -> StockLevel:
         held = sum(hold.quantity for hold in self.holds if hold.is_live(now))

@@ -67,11 +67,11 @@ def upgrade() -> None:
         "inventory_holds",
         sa.Column("hold_id", sa.String(length=64), nullable=False),
         sa.Column("ticket_type_id", sa.String(length=64), nullable=False),
-        sa.Column("quantity", sa.Integer(), nullable=True),
+        sa.Column("quantity", sa.Integer(), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("confirmed", sa.Boolean(), nullable=False),
         sa.CheckConstraint(
-            "quantity >= 1 OR (quantity IS NULL AND confirmed)",
+            "quantity >= 1",
             name=op.f("ck_inventory_holds_quantity_positive"),
         ),
         sa.PrimaryKeyConstraint("hold_id", name=op.f("pk_inventory_holds")),
