@@ -18,7 +18,7 @@ import pytest
 from redis.crc import key_slot
 
 from getiickets.adapters.memory import InMemoryClock, InMemoryInventory
-from getiickets.adapters.redis.inventory import RedisInventory
+from getiickets.adapters.redis.inventory import IDLE_TTL, RedisInventory
 from getiickets.adapters.sqlalchemy.engine import create_engine
 from getiickets.adapters.sqlalchemy.inventory import SqlAlchemyInventory
 from getiickets.domain.model.errors import NotFoundError
@@ -489,3 +489,26 @@ async def test_redis_keeps_a_ticket_types_keys_in_one_cluster_slot(
 
     assert len(keys) == 4  # meta, live holds, their quantities, sold holds
     assert {key_slot(key) for key in keys} == {key_slot(f"{{tt:{tt}}}".encode())}
+
+
+async def test_redis_lets_an_idle_ticket_types_keys_expire(
+    redis_url: str, redis_prefix: str
+) -> None:
+    """A finished event's state does not stay in Redis forever; each use renews it."""
+    facts, clock = FactsDouble(), InMemoryClock(START)
+    async with redis_client(redis_url) as client:
+        inventory = RedisInventory(client, facts, clock, prefix=redis_prefix)
+        tt = f"tt-{uuid.uuid4().hex[:12]}"
+        facts.add_ticket_type(tt, capacity=10)
+        sold = Hold(hold_id="sold", ticket_type_id=tt, quantity=2, expires_at=START + TTL)
+        await inventory.reserve(sold)
+        await inventory.confirm(tt, sold.hold_id)
+        await inventory.reserve(
+            Hold(hold_id="held", ticket_type_id=tt, quantity=1, expires_at=START + TTL)
+        )
+        keys = [key async for key in client.scan_iter(match=f"{redis_prefix}*")]
+        ttls = [await client.pttl(key) for key in keys]
+
+    idle_ms = IDLE_TTL // timedelta(milliseconds=1)
+    assert len(keys) == 4
+    assert all(idle_ms - 60_000 < ttl <= idle_ms for ttl in ttls), ttls

@@ -6,7 +6,7 @@ touches one cluster slot and runs on Redis Cluster too:
 - ``meta``: hash of ``capacity``, ``sold`` and ``available``;
 - ``holds``: sorted set of live hold ids scored by expiry;
 - ``quantities``: hash of hold id -> quantity for those holds;
-- ``confirmed``: hash of sold hold id -> quantity (``0``: not known, see ``release``).
+- ``confirmed``: hash of sold hold id -> quantity.
 
 Every script first moves the holds whose expiry ``<= now`` back into ``available``
 (the seed's SETEX keys lost that stock when they expired: here an expired hold is
@@ -23,6 +23,10 @@ State missing (a ticket type never seen, ``forget``, a flush or a restart withou
 persistence) makes a script answer ``NEEDS_REBUILD``; the caller loads the
 ``StockFacts`` and runs ``INIT``, which writes them only if ``meta`` is still absent,
 so concurrent rebuilders (in any process) cannot initialise twice. Then it retries.
+
+Every script that touches a ticket type leaves its keys to expire after ``IDLE_TTL`` of
+no use: a finished event's state (one entry per sale) does not stay in memory forever,
+and a ticket type used again after that is rebuilt from the facts like after a flush.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from getiickets.ports.clock import Clock
 from getiickets.ports.inventory import StockFactsSource
 
 NEEDS_REBUILD = -1
+IDLE_TTL = timedelta(days=30)
 MAX_REBUILDS = 3
 """Rebuilds one call may do; more means the keys keep vanishing (a flush loop, eviction)."""
 
@@ -65,10 +70,20 @@ if #expired > 0 then
 end
 """
 
+
+def _script(body: str) -> str:
+    """The prelude, then ``body`` as a function, then every key's idle expiry renewed
+    (whichever way the body returned, keys it created included)."""
+    idle_ms = IDLE_TTL // timedelta(milliseconds=1)
+    return (
+        f"{_PRELUDE}\nlocal function act()\n{body}\nend\nlocal result = act()\n"
+        f"for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], {idle_ms}) end\nreturn result\n"
+    )
+
+
 # ARGV: now, hold id, quantity, expiry. 1: held (or already held), 0: nothing held.
-_RESERVE = (
-    _PRELUDE
-    + """
+_RESERVE = _script(
+    """
 local id, quantity, expiry = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 if redis.call('ZSCORE', holds, id) then return 1 end
 if redis.call('HEXISTS', confirmed, id) == 1 then return 0 end
@@ -82,9 +97,8 @@ return 1
 )
 
 # ARGV: now, hold id. 1: live hold released, 2: sale undone, 0: nothing to do.
-_RELEASE = (
-    _PRELUDE
-    + """
+_RELEASE = _script(
+    """
 local id = ARGV[2]
 if redis.call('ZSCORE', holds, id) then
   local quantity = tonumber(redis.call('HGET', quantities, id))
@@ -104,9 +118,8 @@ return 2
 )
 
 # ARGV: now, hold id. 1: confirmed now, 2: confirmed before, 0: lapsed or unknown.
-_CONFIRM = (
-    _PRELUDE
-    + """
+_CONFIRM = _script(
+    """
 local id = ARGV[2]
 if redis.call('ZSCORE', holds, id) then
   local quantity = tonumber(redis.call('HGET', quantities, id))
@@ -122,15 +135,15 @@ return 0
 )
 
 # ARGV: now. {capacity, sold, available}.
-_LEVEL = (
-    _PRELUDE
-    + """
+_LEVEL = _script(
+    """
 return redis.call('HMGET', meta, 'capacity', 'sold', 'available')
 """
 )
 
 # ARGV: capacity, sold, number of live holds, then (id, quantity, expiry) per live hold,
-# then (id, quantity) per sold hold. 1: written, 0: someone else initialised first.
+# then (id, quantity) per sold hold, then the idle TTL in ms. 1: written, 0: someone
+# else initialised first.
 _INIT = """
 local meta, holds, quantities, confirmed = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 if redis.call('EXISTS', meta) == 1 then return 0 end
@@ -143,11 +156,12 @@ for _ = 1, live do
   held = held + tonumber(ARGV[i + 1])
   i = i + 3
 end
-while i < #ARGV do
+while i < #ARGV - 1 do
   redis.call('HSET', confirmed, ARGV[i], ARGV[i + 1])
   i = i + 2
 end
 redis.call('HSET', meta, 'capacity', capacity, 'sold', sold, 'available', capacity - sold - held)
+for k = 1, 4 do redis.call('PEXPIRE', KEYS[k], ARGV[#ARGV]) end
 return 1
 """
 
@@ -169,7 +183,7 @@ def _init_args(facts: StockFacts, now: datetime) -> list[int | str]:
         args += [hold.hold_id, hold.quantity, _microseconds(hold.expires_at)]
     for hold_id, quantity in facts.sold_holds.items():
         args += [hold_id, quantity]
-    return args
+    return [*args, IDLE_TTL // timedelta(milliseconds=1)]
 
 
 class RedisInventory:
