@@ -20,6 +20,8 @@ class Inventory(Protocol):
         """Hold ``hold.quantity`` until ``hold.expires_at``; False (nothing held) if too few left.
 
         Reserving the same hold id again is a no-op that answers True while it is live.
+        Also False for a hold that has already expired, or whose id was sold already (a
+        sold hold cannot be held again).
         """
         ...
 

@@ -93,14 +93,6 @@ class InMemoryInventory:
         self.available = True
 
     async def reserve(self, hold: Hold) -> bool:
-        """Hold stock until ``hold.expires_at``.
-
-        True (nothing changes) if this hold id is already live. False, holding nothing,
-        when too few are left, when the hold has already expired, or when the hold id
-        was sold already (a sold hold cannot be held again).
-        """
-        if hold.quantity < 1:
-            raise ValueError("a hold is for at least one ticket")
         stock, now = await self._stock(hold.ticket_type_id)
         if hold.hold_id in stock.holds:
             return True

@@ -81,14 +81,6 @@ class SqlAlchemyInventory:
         self._loading: dict[str, asyncio.Lock] = {}
 
     async def reserve(self, hold: Hold) -> bool:
-        """Hold stock until ``hold.expires_at``.
-
-        True (nothing changes) if this hold id is already live. False, holding nothing,
-        when too few are left, when the hold has already expired, or when the hold id
-        was sold already (a sold hold cannot be held again).
-        """
-        if hold.quantity < 1:
-            raise ValueError("a hold is for at least one ticket")
 
         async def act(conn: AsyncConnection, row: sa.Row[Any, Any], now: datetime) -> bool:
             # One round trip for both reads: the row lock makes them consistent.

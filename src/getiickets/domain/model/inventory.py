@@ -21,6 +21,10 @@ class Hold(msgspec.Struct, frozen=True, kw_only=True):
     quantity: int
     expires_at: datetime
 
+    def __post_init__(self) -> None:
+        if self.quantity < 1:
+            raise ValueError("a hold is for at least one ticket")
+
     def is_live(self, now: datetime) -> bool:
         return now < self.expires_at
 
