@@ -15,6 +15,7 @@ import concurrent.futures
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -34,9 +35,9 @@ def service_missing(service: str, reason: str) -> None:
     pytest.skip(f"{message}; start it to run this test")
 
 
-def _run_postgres(statement: str) -> None:
-    """Run one admin statement on a loop of its own, in a thread: the calling fixture
-    may be set up while pytest-asyncio's loop is already running."""
+def run_postgres_admin(statement: str) -> None:
+    """Run one admin statement on a loop of its own, in a thread: the caller may be
+    inside a running event loop (pytest-asyncio's, or Playwright's)."""
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         pool.submit(asyncio.run, _postgres(statement)).result()
 
@@ -51,17 +52,50 @@ async def _postgres(statement: str) -> None:
         await connection.close()
 
 
+@contextmanager
+def fresh_database(purpose: str) -> Iterator[str]:
+    """An empty database of its own for this run, dropped afterwards; yields its DSN."""
+    name = f"getiickets_{purpose}_{RUN_ID}_{uuid.uuid4().hex[:8]}"
+    run_postgres_admin(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{POSTGRES_ADMIN_DSN.rsplit('/', 1)[0]}/{name}"
+    finally:
+        run_postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def redis_keys_removed(redis_url: str, prefix: str) -> Iterator[None]:
+    """Delete every key under ``prefix`` once the block ends."""
+    import redis  # noqa: PLC0415
+
+    try:
+        yield
+    finally:
+        client = redis.Redis.from_url(redis_url)
+        try:
+            keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+            if keys:
+                client.delete(*keys)
+        finally:
+            client.close()
+
+
 @pytest.fixture(scope="session")
 def postgres_dsn() -> Iterator[str]:
     """A fresh, empty database for this test run (libpq-style DSN, no driver prefix)."""
-    name = f"getiickets_test_{RUN_ID}"
     try:
-        _run_postgres(f'CREATE DATABASE "{name}"')
+        run_postgres_admin("SELECT 1")
     except Exception as error:
         service_missing("PostgreSQL", f"{POSTGRES_ADMIN_DSN}: {error}")
-    base = POSTGRES_ADMIN_DSN.rsplit("/", 1)[0]
-    yield f"{base}/{name}"
-    _run_postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_database("test") as dsn:
+        yield dsn
+
+
+@pytest.fixture
+def fresh_postgres_dsn(postgres_dsn: str) -> Iterator[str]:
+    """An empty database of this test alone, next to the run's database."""
+    with fresh_database("scratch") as dsn:
+        yield dsn
 
 
 @pytest.fixture(scope="session")
@@ -87,14 +121,6 @@ def redis_url() -> str:
 @pytest.fixture
 def redis_prefix(redis_url: str) -> Iterator[str]:
     """A key prefix of this test alone; its keys are deleted afterwards."""
-    import redis  # noqa: PLC0415
-
     prefix = f"test:{RUN_ID}:{uuid.uuid4().hex[:8]}:"
-    yield prefix
-    client = redis.Redis.from_url(redis_url)
-    try:
-        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
+    with redis_keys_removed(redis_url, prefix):
+        yield prefix

@@ -18,7 +18,6 @@ received and sent (the signed webhook bodies, for one).
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import secrets
 import uuid
@@ -33,7 +32,7 @@ from getiickets.adapters.sqlalchemy.migrate import upgrade
 from getiickets.entrypoints.asgi import build_app
 from getiickets.entrypoints.settings import load_settings
 from getiickets.sandbox.state import SandboxState
-from tests.conftest import RUN_ID
+from tests.conftest import RUN_ID, fresh_database, redis_keys_removed
 from tests.contract.live_server import base_url_of, free_socket, serve
 from tests.e2e.story import Api, LiveApp
 
@@ -100,11 +99,9 @@ def live_app(
         if backend == "postgres-redis":
             redis_url = request.getfixturevalue("redis_url")
             redis_prefix = f"e2e:{RUN_ID}:{uuid.uuid4().hex[:8]}:"
-            stack.enter_context(_redis_keys_removed(redis_url, redis_prefix))
+            stack.enter_context(redis_keys_removed(redis_url, redis_prefix))
             environ |= {
-                "DATABASE_URL": stack.enter_context(
-                    _fresh_database(request.getfixturevalue("postgres_dsn"))
-                ),
+                "DATABASE_URL": _database(request, stack),
                 "REDIS_URL": redis_url,
                 # Servers of other runs and modules (each on its own database) must not
                 # read each other's cached event lists and login counters.
@@ -121,15 +118,9 @@ def live_app(
         yield LiveApp(backend=backend, base_url=base_url, settings=settings, sandbox=sandbox)
 
 
-@contextmanager
-def _fresh_database(admin_dsn: str) -> Iterator[str]:
-    """An empty database beside the run's own, dropped afterwards; yields its URL."""
-    name = f"getiickets_e2e_{RUN_ID}_{uuid.uuid4().hex[:8]}"
-    _admin(admin_dsn, f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{admin_dsn.rsplit('/', 1)[0]}/{name}"
-    finally:
-        _admin(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def _database(request: pytest.FixtureRequest, stack: ExitStack) -> str:
+    request.getfixturevalue("postgres_dsn")  # the server is there, or skip / fail
+    return stack.enter_context(fresh_database("e2e"))
 
 
 def _in_a_thread(work: Callable[..., None], *args: object) -> None:
@@ -137,32 +128,3 @@ def _in_a_thread(work: Callable[..., None], *args: object) -> None:
     thread may have one running already (Playwright's sync API keeps one)."""
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         pool.submit(work, *args).result()
-
-
-def _admin(dsn: str, statement: str) -> None:
-    async def run() -> None:
-        import asyncpg  # noqa: PLC0415 - only the Postgres backend needs it
-
-        connection = await asyncpg.connect(dsn, timeout=5)
-        try:
-            await connection.execute(statement)
-        finally:
-            await connection.close()
-
-    _in_a_thread(asyncio.run, run())
-
-
-@contextmanager
-def _redis_keys_removed(redis_url: str, prefix: str) -> Iterator[None]:
-    import redis  # noqa: PLC0415
-
-    try:
-        yield
-    finally:
-        client = redis.Redis.from_url(redis_url)
-        try:
-            keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-            if keys:
-                client.delete(*keys)
-        finally:
-            client.close()

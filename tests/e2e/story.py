@@ -252,6 +252,16 @@ class Api:
         ).json()
         return result
 
+    def expect_not_payable(self, order: dict[str, Any]) -> None:
+        """Initialize refuses the order: 409 invalid_state (paid, failed, expired...)."""
+        response = self.call(
+            "POST",
+            "/api/v1/payments/initialize",
+            json={"order_id": order["id"]},
+            order_token=order["access_token"],
+        )
+        expect_problem(response, 409, "invalid_state")
+
     def verify(self, reference: str) -> dict[str, Any]:
         result: dict[str, Any] = self.call(
             "POST", "/api/v1/payments/verify", json={"reference": reference}, expect=200

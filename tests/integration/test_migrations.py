@@ -10,12 +10,9 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -68,23 +65,6 @@ def check_round_trip(url: str) -> None:
 
 def test_sqlite_migrates_to_head_without_drift_and_back(tmp_path: Path) -> None:
     check_round_trip(f"sqlite:///{tmp_path / 'getiickets.db'}")
-
-
-@pytest.fixture
-def fresh_postgres_dsn(postgres_dsn: str) -> Iterator[str]:
-    """An empty database of this test alone, next to the run's database."""
-    name = f"getiickets_migrations_{uuid.uuid4().hex[:10]}"
-
-    async def admin(statement: str) -> None:
-        connection = await asyncpg.connect(postgres_dsn, timeout=5)
-        try:
-            await connection.execute(statement)
-        finally:
-            await connection.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    yield f"{postgres_dsn.rsplit('/', 1)[0]}/{name}"
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.mark.postgres

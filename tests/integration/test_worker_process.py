@@ -9,13 +9,8 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import asyncpg
-import pytest
 
 from getiickets.adapters.sqlalchemy.engine import create_engine
 from getiickets.adapters.sqlalchemy.migrate import upgrade
@@ -84,8 +79,9 @@ async def _statuses(database_url: str, ids: list[str]) -> list[OutboxMessage]:
 
 
 def test_the_worker_works_the_outbox_and_stops_cleanly_on_sigterm(
-    database_url: str, tmp_path: Path
+    fresh_postgres_dsn: str, tmp_path: Path
 ) -> None:
+    database_url = fresh_postgres_dsn
     upgrade(database_url)
     ids = asyncio.run(_queue_messages(database_url, 5))
     worker = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
@@ -129,23 +125,3 @@ def test_the_embedded_default_refuses_a_separate_worker(tmp_path: Path) -> None:
 
     assert result.returncode == 2
     assert "runs its worker inside `getiickets serve`" in result.stderr
-
-
-@pytest.fixture
-def database_url(postgres_dsn: str) -> Iterator[str]:
-    """A fresh database of this test's own beside the run's one, dropped afterwards."""
-    name = f"getiickets_worker_{uuid.uuid4().hex[:10]}"
-    admin = postgres_dsn.rsplit("/", 1)[0] + "/postgres"
-
-    async def run(statement: str) -> None:
-        connection = await asyncpg.connect(admin, timeout=5)
-        try:
-            await connection.execute(statement)
-        finally:
-            await connection.close()
-
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{admin.rsplit('/', 1)[0]}/{name}"
-    finally:
-        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
