@@ -20,10 +20,10 @@ import logging
 from collections import OrderedDict
 from typing import Any
 
-import anyio
 import httpx
 import msgspec
 
+from getiickets.adapters.delivery_retries import TryAgain, send_with_retries
 from getiickets.ports.notifications import (
     Attachment,
     DeliveryError,
@@ -50,14 +50,6 @@ class _Created(msgspec.Struct):
 class _Problem(msgspec.Struct):
     code: str = ""
     message: str = ""
-
-
-class _TryAgain(Exception):  # noqa: N818 - control flow inside this module, never raised out
-    def __init__(self, error: DeliveryError, delay: float | None = None) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.delay = delay
-        """Seconds to wait before the next attempt; None: the usual backoff."""
 
 
 class BrevoMailer:
@@ -115,26 +107,12 @@ class BrevoMailer:
             "accept": "application/json",
             "content-type": "application/json",
         }
-        for attempt in range(1, self._max_attempts + 1):
-            try:
-                return await self._post(message.idempotency_key, content, headers)
-            except _TryAgain as again:
-                if attempt == self._max_attempts:
-                    raise again.error from again
-                delay = again.delay
-                if delay is None:
-                    # Exponential and short: this only rides out a blip; the outbox's
-                    # jittered backoff spreads out anything longer.
-                    delay = self._retry_delay * 2 ** (attempt - 1)
-                logger.info(
-                    "Brevo attempt %d/%d failed (%s); again in %.2fs",
-                    attempt,
-                    self._max_attempts,
-                    again.error,
-                    delay,
-                )
-                await anyio.sleep(delay)
-        raise AssertionError("unreachable: the last attempt returns or raises")
+        return await send_with_retries(
+            lambda: self._post(message.idempotency_key, content, headers),
+            provider="Brevo",
+            max_attempts=self._max_attempts,
+            retry_delay=self._retry_delay,
+        )
 
     def request_body(self, message: EmailMessage) -> dict[str, Any]:
         """The documented ``SendSmtpEmail`` JSON for this message."""
@@ -171,11 +149,9 @@ class BrevoMailer:
         except httpx.TimeoutException as error:
             # The email may have been accepted: the retry carries the same
             # idempotency key, so Brevo will not send it twice.
-            raise _TryAgain(
-                DeliveryError(f"Brevo timed out: {error!r}", permanent=False)
-            ) from error
+            raise TryAgain(DeliveryError(f"Brevo timed out: {error!r}", permanent=False)) from error
         except httpx.TransportError as error:
-            raise _TryAgain(
+            raise TryAgain(
                 DeliveryError(f"Brevo unreachable: {error!r}", permanent=False)
             ) from error
         return self._receipt(idempotency_key, response)
@@ -186,7 +162,7 @@ class BrevoMailer:
             try:
                 message_id = msgspec.json.decode(response.content, type=_Created).message_id
             except msgspec.DecodeError as error:
-                raise _TryAgain(
+                raise TryAgain(
                     DeliveryError(
                         f"Brevo answered {status} with an unexpected body", permanent=False
                     )
@@ -206,10 +182,10 @@ class BrevoMailer:
             reset = _seconds(response.headers.get(RATE_LIMIT_RESET_HEADER))
             limited = DeliveryError(detail, permanent=False)
             if reset is not None and reset <= self._max_rate_limit_wait:
-                raise _TryAgain(limited, delay=reset)
+                raise TryAgain(limited, delay=reset)
             raise limited
         if status >= 500 or status in _TRANSIENT_STATUSES:  # noqa: PLR2004
-            raise _TryAgain(DeliveryError(detail, permanent=False))
+            raise TryAgain(DeliveryError(detail, permanent=False))
         if status == 401:  # noqa: PLR2004
             logger.error("Brevo rejected the API key (BREVO_API_KEY is wrong): %s", detail)
             raise DeliveryError(detail, permanent=True)

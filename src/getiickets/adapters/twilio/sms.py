@@ -37,6 +37,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioS
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from getiickets.adapters.delivery_retries import TryAgain, send_with_retries
 from getiickets.adapters.twilio.status_callbacks import verify_status_callback
 from getiickets.ports.notifications import (
     DeliveryError,
@@ -60,12 +61,6 @@ PERMANENT_CODES: Mapping[int, str] = {
 AUTHENTICATION_FAILED = 20003
 TOO_MANY_REQUESTS = 20429
 _KNOWN_RECEIPTS_KEPT = 4096
-
-
-class _TryAgain(Exception):  # noqa: N818 - control flow inside this module, never raised out
-    def __init__(self, error: DeliveryError) -> None:
-        super().__init__(str(error))
-        self.error = error
 
 
 class TwilioSmsSender:
@@ -149,24 +144,13 @@ class TwilioSmsSender:
             body=message.body,
             status_callback=self._status_callback_url or values.unset,
         )
-        for attempt in range(1, self._max_attempts + 1):
-            try:
-                return await self._attempt(create)
-            except _TryAgain as again:
-                if attempt == self._max_attempts:
-                    raise again.error from again
-                # Short and exponential: 20429 asks us to back off; the outbox's own
-                # jittered backoff covers anything longer than a few seconds.
-                delay = self._retry_delay * 2 ** (attempt - 1)
-                logger.info(
-                    "Twilio attempt %d/%d failed (%s); again in %.2fs",
-                    attempt,
-                    self._max_attempts,
-                    again.error,
-                    delay,
-                )
-                await anyio.sleep(delay)
-        raise AssertionError("unreachable: the last attempt returns or raises")
+        # 20429 asks us to back off: a few quick retries here, the outbox does the rest.
+        return await send_with_retries(
+            lambda: self._attempt(create),
+            provider="Twilio",
+            max_attempts=self._max_attempts,
+            retry_delay=self._retry_delay,
+        )
 
     async def _attempt(self, create: partial[Any]) -> DeliveryReceipt:
         try:
@@ -176,7 +160,7 @@ class TwilioSmsSender:
         except requests.exceptions.ConnectionError as error:
             unreachable = DeliveryError(f"Twilio unreachable: {error!r}", permanent=False)
             if _never_connected(error):
-                raise _TryAgain(unreachable) from error
+                raise TryAgain(unreachable) from error
             # Dropped after the request went out: it may have been queued.
             raise unreachable from error
         except requests.exceptions.RequestException as error:
@@ -213,7 +197,7 @@ def _never_connected(error: requests.exceptions.ConnectionError) -> bool:
 
 
 def _mapped(error: TwilioRestException | TwilioServiceException) -> Exception:
-    """The port's error for a Twilio error response (``_TryAgain`` when safe to resend)."""
+    """The port's error for a Twilio error response (``TryAgain`` when safe to resend)."""
     status, code = error.status, error.code
     # str(error) adds terminal colours when stderr is a tty: build the text ourselves.
     text = error.msg if isinstance(error, TwilioRestException) else error.detail or error.title
@@ -221,9 +205,9 @@ def _mapped(error: TwilioRestException | TwilioServiceException) -> Exception:
     if code in PERMANENT_CODES:
         return DeliveryError(f"{detail} ({PERMANENT_CODES[code]})", permanent=True)
     if code == TOO_MANY_REQUESTS or status == 429:  # noqa: PLR2004
-        return _TryAgain(DeliveryError(detail, permanent=False))
+        return TryAgain(DeliveryError(detail, permanent=False))
     if status >= 500:  # noqa: PLR2004
-        return _TryAgain(DeliveryError(detail, permanent=False))
+        return TryAgain(DeliveryError(detail, permanent=False))
     if code == AUTHENTICATION_FAILED or status == 401:  # noqa: PLR2004
         logger.error("Twilio rejected the credentials (TWILIO_ACCOUNT_SID/AUTH_TOKEN): %s", detail)
         return DeliveryError(detail, permanent=True)
