@@ -12,8 +12,9 @@ import msgspec
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
-from getiickets.entrypoints.http.errors import PROBLEM_JSON, PROBLEM_TYPE
-from getiickets.entrypoints.http.schemas import FieldError, Problem
+from getiickets.domain.model.errors import NotFoundError, ValidationError
+from getiickets.entrypoints.http.errors import PROBLEM_JSON, problem_of
+from getiickets.entrypoints.http.schemas import Problem
 from getiickets.entrypoints.logs import request_id
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -88,26 +89,14 @@ def refuse_control_characters(app: ASGIApp) -> ASGIApp:
 
 
 def _refusal(scope: Scope) -> Problem | None:
+    """The problem to answer with, built by the one mapper in ``errors``."""
     if _CONTROL.search(scope.get("path", "")):
-        return Problem(
-            type=f"{PROBLEM_TYPE}not_found",
-            title="Not Found",
-            status=404,
-            detail="no such resource",
-            code="not_found",
-        )
+        return problem_of(NotFoundError("no such resource"))
     query = scope.get("query_string", b"").decode("latin-1")
     for name, value in parse_qsl(query, keep_blank_values=True):
         if _CONTROL.search(name) or _CONTROL.search(value):
-            message = "control characters are not allowed"
-            return Problem(
-                type=f"{PROBLEM_TYPE}validation_error",
-                title="Unprocessable Content",
-                status=422,
-                detail="the request does not fit the schema",
-                code="validation_error",
-                errors=[FieldError(field=f"query.{_CONTROL.sub('', name)}", message=message)],
-            )
+            field = f"query.{_CONTROL.sub('', name)}"
+            return problem_of(ValidationError("control characters are not allowed", field=field))
     return None
 
 
