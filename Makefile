@@ -34,10 +34,10 @@ test: venv ## Run the whole test suite (extra pytest flags: make test PYTEST_ARG
 lint: lint-ruff lint-format lint-types lint-imports ## ruff, ruff format --check, mypy, import-linter
 
 lint-ruff: venv
-	$(VENV)/bin/ruff check src tests examples
+	$(VENV)/bin/ruff check src tests examples bench
 
 lint-format: venv
-	$(VENV)/bin/ruff format --check src tests examples
+	$(VENV)/bin/ruff format --check src tests examples bench
 
 # One run covers both: the strict core (domain, ports) is switched on per module in pyproject.
 lint-types: venv
@@ -47,19 +47,15 @@ lint-imports: venv
 	$(VENV)/bin/lint-imports
 
 fmt: venv ## Format and apply safe lint fixes
-	$(VENV)/bin/ruff format src tests examples
-	$(VENV)/bin/ruff check --fix src tests examples
+	$(VENV)/bin/ruff format src tests examples bench
+	$(VENV)/bin/ruff check --fix src tests examples bench
 
 run: venv ## Migrate the database, then serve the app
 	$(VENV)/bin/getiickets db upgrade
 	$(VENV)/bin/getiickets serve
 
-bench: venv ## Run the benchmarks (once benchmarks/ exists)
-	@if [ -d benchmarks ]; then \
-		$(PY) -m benchmarks; \
-	else \
-		echo "benchmarks: not yet (see the ticket-rush issue)"; \
-	fi
+bench: venv ## Ticket-rush benchmark beside the machine's limits (< 6 min; bench/results/latest.json)
+	$(PY) -m bench $(BENCH_ARGS)
 
 # Resolves the newest versions allowed by pyproject.toml in a throwaway venv, so nothing
 # installed by hand in .venv leaks into the pins. Written to a temporary file first so a

@@ -1,0 +1,235 @@
+"""The rush scenarios on getiickets itself."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from bench.app import (
+    deployment,
+    gather_bounded,
+    order_body,
+    organizer_with_event,
+    paid_webhooks,
+    wait_until_paid,
+)
+from bench.wrk import LoadResult, get_script, post_script, rotating_post_script, run_wrk
+
+HOT_CAPACITY = 1_000_000
+
+
+class PeakRss:
+    """Samples the resident memory of a process tree (API processes) in the background."""
+
+    def __init__(self, pids: list[int]) -> None:
+        import psutil  # noqa: PLC0415
+
+        self._processes = [psutil.Process(pid) for pid in pids]
+        self.peak_per_process_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import psutil  # noqa: PLC0415
+
+        while not self._stop.wait(0.2):
+            for root in self._processes:
+                try:
+                    tree = [root, *root.children(recursive=True)]
+                    for member in tree:
+                        rss = member.memory_info().rss / 2**20
+                        self.peak_per_process_mb = max(self.peak_per_process_mb, rss)
+                except psutil.Error:
+                    continue
+
+    @contextmanager
+    def sampling(self) -> Iterator[PeakRss]:
+        self._thread.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            self._thread.join()
+
+
+def single_process(
+    dsn: str, prefix: str, seconds: float, connections: int, webhooks: int
+) -> dict[str, Any]:
+    """One API process and one worker: the event list, detail, orders and webhooks."""
+    results: dict[str, Any] = {}
+    with deployment(dsn, prefix, api_processes=1, workers=1) as app:
+        rss = PeakRss([child.pid for child in app.api])
+        with rss.sampling():
+            stage = organizer_with_event(app.base_url, HOT_CAPACITY)
+            event = stage["event"]
+            list_url = f"{app.base_url}/api/v1/events"
+            detail_url = f"{app.base_url}/api/v1/events/{event['id']}"
+            run_wrk(list_url, get_script(), seconds=2, connections=connections)  # warm up
+            results["event_list"] = run_wrk(
+                list_url, get_script(), seconds=seconds, connections=connections
+            )
+            run_wrk(detail_url, get_script(), seconds=2, connections=connections)
+            results["event_detail"] = run_wrk(
+                detail_url, get_script(), seconds=seconds, connections=connections
+            )
+            body = msgspec_json(order_body(event))
+            results["orders"] = run_wrk(
+                f"{app.base_url}/api/v1/orders",
+                post_script(body),
+                seconds=seconds,
+                connections=connections,
+            )
+            results["webhooks"] = _webhooks(app.base_url, dsn, seconds, connections, webhooks)
+        results["peak_rss_mb"] = round(rss.peak_per_process_mb, 1)
+    return results
+
+
+def _webhooks(
+    base_url: str, dsn: str, seconds: float, connections: int, count: int
+) -> dict[str, Any]:
+    stage = organizer_with_event(base_url, count * 2)
+    requests = asyncio.run(paid_webhooks(base_url, stage["event"], count))
+    already = asyncio.run(wait_until_paid(dsn, 0, 0))[0]
+    outcome: dict[str, Any] = {}
+
+    def load() -> None:
+        outcome["load"] = run_wrk(
+            f"{base_url}/api/v1/webhooks/paystack",
+            rotating_post_script("/api/v1/webhooks/paystack", requests),
+            seconds=seconds,
+            connections=connections,
+            script_args=["2"],  # wrk's thread count: each thread takes every other body
+        )
+
+    loader = threading.Thread(target=load)
+    loader.start()
+    paid, took = asyncio.run(wait_until_paid(dsn, already + count, within=seconds + 30))
+    loader.join()
+    load_result: LoadResult = outcome["load"]
+    return {
+        "orders": count,
+        "paid": paid - already,
+        "seconds_to_pay_all": round(took, 2),
+        "paid_per_second": round((paid - already) / took, 1) if took else 0.0,
+        "webhook_requests": load_result.as_json(),
+    }
+
+
+def sell_out(dsn: str, prefix: str, seats: int, attempts: int, connections: int) -> dict[str, Any]:
+    """``serve --workers 2`` and 2 workers: ``attempts`` buyers for ``seats`` seats."""
+    ttl = 60
+    with deployment(
+        dsn, prefix, api_processes=2, workers=2, RESERVATION_TTL_SECONDS=str(ttl)
+    ) as app:
+        stage = organizer_with_event(app.base_url, seats)
+        event = stage["event"]
+        started = time.monotonic()
+        statuses = asyncio.run(_attempts(app.base_url, order_body(event), attempts, connections))
+        took = time.monotonic() - started
+        counts: dict[str, int] = {}
+        for status in statuses:
+            counts[str(status)] = counts.get(str(status), 0) + 1
+        held = asyncio.run(_held_seats(dsn, event["id"]))
+        available_now = _available(app.base_url, event["id"])
+        # Holds lapse after the TTL; the worker's sweep expires the orders.
+        deadline = time.monotonic() + ttl + 60
+        available_later = available_now
+        while time.monotonic() < deadline:
+            available_later = _available(app.base_url, event["id"])
+            if available_later == seats:
+                break
+            time.sleep(1)
+        return {
+            "seats": seats,
+            "attempts": attempts,
+            "statuses": dict(sorted(counts.items())),
+            "orders_per_second": round(attempts / took, 1),
+            "seats_held_in_database": held,
+            "available_after_rush": available_now,
+            "available_after_expiry": available_later,
+            "oversold": held > seats,
+            "ok": held == seats
+            and counts.get("201", 0) == seats
+            and counts.get("409", 0) == attempts - seats
+            and available_later == seats,
+        }
+
+
+async def _attempts(
+    base_url: str, body: dict[str, Any], attempts: int, connections: int
+) -> list[int]:
+    limits = httpx.Limits(max_connections=connections)
+    async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as http:
+
+        async def one() -> int:
+            try:
+                return (await http.post("/api/v1/orders", json=body)).status_code
+            except httpx.HTTPError:
+                return 0
+
+        return await gather_bounded(connections, [one() for _ in range(attempts)])
+
+
+async def _held_seats(dsn: str, event_id: str) -> int:
+    import asyncpg  # noqa: PLC0415
+
+    connection = await asyncpg.connect(dsn)
+    try:
+        value = await connection.fetchval(
+            "SELECT coalesce(sum(l.quantity), 0) FROM order_lines l JOIN orders o ON o.id = l.order_id "
+            "WHERE o.event_id = $1 AND o.status IN ('pending', 'paid')",
+            event_id,
+        )
+        return int(value)
+    finally:
+        await connection.close()
+
+
+def _available(base_url: str, event_id: str) -> int:
+    event = httpx.get(f"{base_url}/api/v1/events/{event_id}", timeout=10).json()
+    return int(event["ticket_types"][0]["available"])
+
+
+def rendering(tickets: int) -> dict[str, Any]:
+    """QR PNG + PDF per ticket, one process, as the worker renders them."""
+    from getiickets.adapters.rendering.pdf import ticket_pdf  # noqa: PLC0415
+    from getiickets.adapters.rendering.qr import qr_png  # noqa: PLC0415
+    from getiickets.ports.files import TicketDocument  # noqa: PLC0415
+
+    payload = "GT1." + "A" * 96 + "." + "B" * 86
+    document = TicketDocument(
+        event_title="Lagos Jazz Night",
+        starts_at=datetime.now(UTC) + timedelta(days=30),
+        venue="Eko Hotel",
+        city="Lagos",
+        holder_name="Adaeze Obi",
+        ticket_type_name="Regular",
+        ticket_number="T-ABCDEFGH",
+        order_number="GT-ABCDEF",
+        qr_payload=payload,
+    )
+    qr_png(payload)
+    ticket_pdf(document)  # warm caches (fonts, etc.)
+    started = time.perf_counter()
+    for index in range(tickets):
+        qr_png(f"{payload}{index}")
+        ticket_pdf(document)
+    took = time.perf_counter() - started
+    return {
+        "tickets": tickets,
+        "seconds": round(took, 2),
+        "tickets_per_second": round(tickets / took, 1),
+    }
+
+
+def msgspec_json(value: Any) -> str:
+    import msgspec  # noqa: PLC0415
+
+    return msgspec.json.encode(value).decode()
