@@ -9,9 +9,9 @@ from __future__ import annotations
 import shutil
 
 import pytest
-
 from bench import limits
 from bench.wrk import get_script, post_script, run_wrk
+
 from tests.conftest import IN_CI
 
 
