@@ -17,7 +17,7 @@ from getiickets.domain.usecases.access import OrderAccess
 from getiickets.domain.usecases.ordering import OrderItem, PlaceOrder
 from getiickets.entrypoints.http.dependencies import ORDER_TOKEN_HEADER
 from getiickets.entrypoints.http.errors import documented
-from getiickets.entrypoints.http.idempotency import idempotent
+from getiickets.entrypoints.http.idempotency import guest_client_caller, idempotent, user_caller
 from getiickets.entrypoints.http.schemas import (
     OrderOut,
     PlaceOrderBody,
@@ -74,7 +74,12 @@ class OrdersController(Controller):
         return await idempotent(
             uow=services.uow,
             clock=services.clock,
-            scope=f"orders:{actor.user_id if actor else 'guest'}",
+            route="orders",
+            caller=(
+                user_caller(actor)
+                if actor is not None
+                else guest_client_caller(request, data.buyer.email)
+            ),
             key=request.headers.get("idempotency-key"),
             body=await request.body(),
             status_code=201,

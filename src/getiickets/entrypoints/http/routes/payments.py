@@ -19,7 +19,7 @@ from getiickets.domain.usecases.access import OrderAccess
 from getiickets.domain.usecases.payments import WebhookOutcome
 from getiickets.entrypoints.http.dependencies import ORDER_TOKEN_HEADER
 from getiickets.entrypoints.http.errors import documented
-from getiickets.entrypoints.http.idempotency import idempotent
+from getiickets.entrypoints.http.idempotency import idempotent, order_caller
 from getiickets.entrypoints.http.schemas import (
     InitializePaymentBody,
     PaymentInitOut,
@@ -78,11 +78,14 @@ class PaymentsController(Controller):
         return await idempotent(
             uow=services.uow,
             clock=services.clock,
-            scope=f"payments:{data.order_id}",
+            route=f"payments:{data.order_id}",
+            caller=order_caller(access),
             key=request.headers.get("idempotency-key"),
             body=await request.body(),
             status_code=200,
             work=work,
+            # The order is named in the body, so its access check cannot come earlier.
+            authorize=lambda: services.ordering.get_order(data.order_id, access),
         )
 
     @post(
