@@ -152,6 +152,23 @@ async def test_given_an_update_that_breaks_a_rule_then_nothing_changes(world: Wo
     assert (await world.catalog.get_event(event_id, organizer.actor)).event.ends_at is None
 
 
+async def test_given_an_event_when_ownership_is_checked_then_only_its_organizer_passes(
+    world: World,
+) -> None:
+    owner = await world.an_organizer()
+    rival = await world.an_organizer()
+    event_id = await a_draft(world, owner)
+    slug = (await world.catalog.get_event(event_id, owner.actor)).event.slug
+
+    await world.catalog.check_owner(owner.actor, event_id)
+    with pytest.raises(ForbiddenError):
+        await world.catalog.check_owner(rival.actor, event_id)
+    # Writes take ids only: a slug names no event to write to.
+    for unknown in ("no-such-event", slug):
+        with pytest.raises(NotFoundError):
+            await world.catalog.check_owner(owner.actor, unknown)
+
+
 async def test_given_another_organizer_when_they_update_or_publish_the_event_then_it_is_forbidden(
     world: World,
 ) -> None:

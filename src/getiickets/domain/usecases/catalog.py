@@ -231,6 +231,17 @@ class Catalog:
             raise NotFoundError("event not found")
         return await self._view(event)
 
+    async def check_owner(self, actor: Actor, event_id: str) -> None:
+        """Refuse anyone but the event's organizer: ``NotFoundError``, ``ForbiddenError``.
+
+        For the edge, before it reads a request's body; the writes check again. A
+        cached copy will do: an event never changes hands.
+        """
+        event = await self._cached_event(event_id)
+        if event is None or event.id != event_id:
+            raise NotFoundError("event not found")
+        event.check_owner(actor.user_id)
+
     async def list_events(self, query: EventQuery) -> EventList:
         version = await self._cache.get(LIST_VERSION_KEY) or b"0"
         key = (

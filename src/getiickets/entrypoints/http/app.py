@@ -17,7 +17,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.types import ControllerRouterHandler
 
 from getiickets import __doc__ as package_doc
-from getiickets.entrypoints.http.dependencies import provide_actor, provide_services
+from getiickets.entrypoints.http.dependencies import provide_actor, provide_services, provide_user
 from getiickets.entrypoints.http.errors import EXCEPTION_HANDLERS
 from getiickets.entrypoints.http.middleware import observe_requests, refuse_control_characters
 from getiickets.entrypoints.http.routes.auth import AuthController
@@ -73,6 +73,7 @@ def create_app(
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),
             "actor": Provide(provide_actor),
+            "user": Provide(provide_user),
         },
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(

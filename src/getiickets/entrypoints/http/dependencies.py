@@ -1,18 +1,34 @@
-"""Request-scoped values handlers declare: the services, and who is asking."""
+"""Request-scoped values handlers declare (the services, who is asking), and the guards
+that say who may call a route.
+
+A route's access rule is a guard, declared on its handler: Litestar runs guards before
+it resolves the handler's parameters, the body (``data``) among them, so a caller who
+may not call a route is told so (401, 403, or 404 for an event that is not there)
+whatever they sent, and learns nothing about the route's schema. Who is asking is
+looked up once per request and remembered on it; guards and handlers share it.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.datastructures import State
+from litestar.handlers import BaseRouteHandler
 
 from getiickets.domain.model.accounts import Actor
-from getiickets.domain.model.errors import UnauthenticatedError
+from getiickets.domain.model.errors import ForbiddenError, UnauthenticatedError
+from getiickets.domain.usecases.access import OrderAccess
 from getiickets.entrypoints.services import Services
 
 SESSION_COOKIE = "session"
 ORDER_TOKEN_HEADER = "x-order-token"  # noqa: S105 - a header name, not a secret
+EVENT_ID_PARAMETER = "event_id"
+_ACTOR = "actor"
+"""Where the request's state keeps who is asking, once known."""
+
+Connection = ASGIConnection[Any, Any, Any, Any]
 
 
 def provide_services(state: State) -> Services:
@@ -20,27 +36,74 @@ def provide_services(state: State) -> Services:
     return services
 
 
-def bearer_token(request: Request[Any, Any, Any]) -> str | None:
-    header = request.headers.get("authorization", "")
+def bearer_token(connection: Connection) -> str | None:
+    header = connection.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
-    return request.cookies.get(SESSION_COOKIE) or None
+    return connection.cookies.get(SESSION_COOKIE) or None
 
 
-async def provide_actor(request: Request[Any, Any, Any], state: State) -> Actor | None:
+async def identify(connection: Connection) -> Actor | None:
     """The authenticated caller, or None for an anonymous one.
 
     A token that is sent but not valid is an error (401), not an anonymous call: a
     client with an expired session must learn it, not see a guest's view.
     """
-    token = bearer_token(request)
-    if token is None:
-        return None
-    return await provide_services(state).accounts.authenticate(token)
+    state = connection.state
+    if _ACTOR in state:
+        known: Actor | None = state[_ACTOR]
+        return known
+    token = bearer_token(connection)
+    actor = None
+    if token is not None:
+        actor = await provide_services(connection.app.state).accounts.authenticate(token)
+    state[_ACTOR] = actor
+    return actor
+
+
+async def provide_actor(request: Request[Any, Any, Any]) -> Actor | None:
+    return await identify(request)
+
+
+async def provide_user(request: Request[Any, Any, Any]) -> Actor:
+    """The signed-in caller, for handlers guarded by ``requires_sign_in`` or stricter."""
+    return signed_in(await identify(request))
 
 
 def signed_in(actor: Actor | None) -> Actor:
     if actor is None:
         raise UnauthenticatedError("sign in first")
     return actor
+
+
+def order_access(
+    request: Request[Any, Any, Any], actor: Actor | None, token: str | None
+) -> OrderAccess:
+    """What a caller shows to see an order: who they are, and its token if they have it."""
+    return OrderAccess(actor=actor, access_token=request.headers.get(ORDER_TOKEN_HEADER) or token)
+
+
+# ---------------------------------------------------------------------- guards
+
+
+async def identifies_caller(connection: Connection, _: BaseRouteHandler) -> None:
+    """Anyone may call; a session token that is sent must be valid (else 401)."""
+    await identify(connection)
+
+
+async def requires_sign_in(connection: Connection, _: BaseRouteHandler) -> None:
+    signed_in(await identify(connection))
+
+
+async def requires_organizer(connection: Connection, _: BaseRouteHandler) -> None:
+    if not signed_in(await identify(connection)).is_organizer:
+        raise ForbiddenError("only organizers may do this")
+
+
+async def requires_event_owner(connection: Connection, handler: BaseRouteHandler) -> None:
+    """The organizer of the event in the path: 404 for no such event, 403 for another's."""
+    await requires_organizer(connection, handler)
+    actor = signed_in(await identify(connection))
+    catalog = provide_services(connection.app.state).catalog
+    await catalog.check_owner(actor, connection.path_params[EVENT_ID_PARAMETER])

@@ -4,6 +4,12 @@ The key is recorded as in progress before the work runs, so a client that retrie
 while its first request is still running gets a 409 instead of a second order. The
 response is stored when the work ends, errors included (a 409 ``sold_out`` replays
 as such, as Stripe does); only a failure on our side (5xx) frees the key for a retry.
+
+A key is not a credential: clients pick careless keys ("1", "checkout") as often as
+random ones. So every key lives in the scope of its caller (the route plus who is
+asking, see the ``*_caller`` helpers), and a route whose access depends on the body
+passes ``authorize``, which runs before anything is claimed or replayed: someone who
+may not make the request gets the same answer with a key as without one.
 """
 
 from __future__ import annotations
@@ -13,9 +19,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
-from litestar import Response
+from litestar import Request, Response
 
+from getiickets.domain.model.accounts import Actor
 from getiickets.domain.model.errors import DomainError, DuplicateError, IdempotencyConflictError
+from getiickets.domain.usecases.access import OrderAccess
 from getiickets.entrypoints.http.errors import PROBLEM_JSON, problem_of, status_of
 from getiickets.ports.clock import Clock
 from getiickets.ports.repositories import IdempotencyRecord
@@ -32,19 +40,27 @@ async def idempotent(
     *,
     uow: UnitOfWorkFactory,
     clock: Clock,
-    scope: str,
+    route: str,
+    caller: str,
     key: str | None,
     body: bytes,
     status_code: int,
     work: Callable[[], Awaitable[Any]],
+    authorize: Callable[[], Awaitable[object]] | None = None,
 ) -> Response[Any]:
-    """Run ``work`` once per key; replay its stored response for a repeat."""
+    """Run ``work`` once per key and caller; replay its stored response for a repeat.
+
+    ``authorize`` raises when the caller may not make this request; ``work`` checks
+    access itself too (it must, without a key), so it only runs when a key is sent.
+    """
     if key is None:
         return Response(await work(), status_code=status_code)
     if not key.strip() or len(key) > MAX_KEY_LENGTH:
         raise IdempotencyConflictError("Idempotency-Key must be 1 to 255 characters")
+    if authorize is not None:
+        await authorize()
     record = IdempotencyRecord(
-        scope=scope,
+        scope=f"{route}:{caller}",
         key=key,
         fingerprint=hashlib.sha256(body).hexdigest(),
         status_code=IN_PROGRESS,
@@ -69,6 +85,44 @@ async def idempotent(
     encoded = msgspec.json.encode(result)
     await _store(uow, record, status_code, encoded)
     return Response(encoded, status_code=status_code, media_type="application/json")
+
+
+def user_caller(actor: Actor) -> str:
+    return f"user:{actor.user_id}"
+
+
+def order_caller(access: OrderAccess) -> str:
+    """The user, else the order token that grants access (by digest: no credentials at rest)."""
+    if access.actor is not None:
+        return user_caller(access.actor)
+    return f"token:{_digest(access.access_token or '')}"
+
+
+def guest_client_caller(request: Request[Any, Any, Any], buyer_email: str) -> str:
+    """Who a guest placing an order is, as far as anything can tell.
+
+    A guest has proved nothing yet, so only what they send can tell their retry from a
+    stranger's request, and a key alone is not enough (see the module's docstring).
+    Their scope is the client (address and User-Agent) and the buyer's email from the
+    body; the body itself must match too. To be replayed another guest's order and
+    access token, a stranger would have to send the same key and body, for the same
+    email, from the same address with the same User-Agent: be indistinguishable from
+    the buyer's own retry, for an order whose tickets go to that buyer's mailbox anyway.
+    Anything less lands in a scope of its own and places an order of its own.
+
+    The price: a guest whose retry comes from a new address (Wi-Fi to mobile data)
+    places a second order instead of getting the first back. That order holds stock
+    until it expires, and it leaks nothing. Digests keep addresses and emails out of
+    the table.
+    """
+    address = request.client.host if request.client else ""
+    agent = request.headers.get("user-agent", "")
+    email = buyer_email.strip().lower()
+    return f"guest:{_digest(chr(0).join((address, agent, email)))}"
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def domain_error_body(error: DomainError) -> bytes:

@@ -13,7 +13,7 @@ from litestar.params import JSONBody
 from getiickets.domain.model.accounts import Actor
 from getiickets.domain.model.errors import RateLimitedError
 from getiickets.domain.usecases.accounts import LogIn, Register, SignedIn
-from getiickets.entrypoints.http.dependencies import SESSION_COOKIE, bearer_token, signed_in
+from getiickets.entrypoints.http.dependencies import SESSION_COOKIE, bearer_token, requires_sign_in
 from getiickets.entrypoints.http.errors import documented
 from getiickets.entrypoints.http.schemas import (
     LoginBody,
@@ -71,14 +71,16 @@ class AuthController(Controller):
         signed = await services.accounts.log_in(LogIn(email=data.email, password=data.password))
         return _session_response(signed, services, status_code=200)
 
-    @post("/logout", operation_id="logout", status_code=204, responses=documented(401))
+    @post(
+        "/logout",
+        operation_id="logout",
+        status_code=204,
+        responses=documented(401),
+        guards=[requires_sign_in],
+    )
     async def logout(
-        self,
-        request: Request[Any, Any, Any],
-        actor: NamedDependency[Actor | None],
-        services: NamedDependency[Services],
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services]
     ) -> Response[None]:
-        signed_in(actor)
         token = bearer_token(request)
         if token is not None:
             await services.accounts.log_out(token)
@@ -86,12 +88,9 @@ class AuthController(Controller):
         response.delete_cookie(SESSION_COOKIE)
         return response
 
-    @get("/me", operation_id="me", responses=documented(401))
-    async def me(
-        self, actor: NamedDependency[Actor | None], services: NamedDependency[Services]
-    ) -> MeOut:
-        user = await services.accounts.me(signed_in(actor))
-        return MeOut(user=user_view(user))
+    @get("/me", operation_id="me", responses=documented(401), guards=[requires_sign_in])
+    async def me(self, user: NamedDependency[Actor], services: NamedDependency[Services]) -> MeOut:
+        return MeOut(user=user_view(await services.accounts.me(user)))
 
 
 def _session_response(

@@ -7,7 +7,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from getiickets.domain.model.accounts import Actor
-from getiickets.entrypoints.http.dependencies import signed_in
+from getiickets.entrypoints.http.dependencies import requires_organizer
 from getiickets.entrypoints.http.errors import documented
 from getiickets.entrypoints.http.routes.orders import ticket_out
 from getiickets.entrypoints.http.schemas import CheckInBody, CheckInOut
@@ -18,16 +18,21 @@ class CheckInController(Controller):
     path = "/checkin"
     tags = ["checkin"]  # noqa: RUF012 - Litestar reads it as a class attribute
 
+    # The event is named in the body: the role is checked first, ownership after.
     @post(
-        "/", operation_id="checkIn", status_code=200, responses=documented(400, 401, 403, 404, 422)
+        "/",
+        operation_id="checkIn",
+        status_code=200,
+        responses=documented(400, 401, 403, 404, 422),
+        guards=[requires_organizer],
     )
     async def check_in(
         self,
         data: JSONBody[CheckInBody],
-        actor: NamedDependency[Actor | None],
+        user: NamedDependency[Actor],
         services: NamedDependency[Services],
     ) -> CheckInOut:
-        result = await services.checkin.check_in(signed_in(actor), data.event_id, data.qr_payload)
+        result = await services.checkin.check_in(user, data.event_id, data.qr_payload)
         return CheckInOut(
             result=result.outcome.value,  # type: ignore[arg-type]
             ticket=await ticket_out(services, result.ticket),

@@ -14,7 +14,7 @@ from getiickets.domain.model.accounts import Actor
 from getiickets.domain.model.errors import InvalidMoneyError, ValidationError
 from getiickets.domain.model.money import Money
 from getiickets.domain.usecases.catalog import CreateEvent, NewTicketType, UpdateEvent
-from getiickets.entrypoints.http.dependencies import signed_in
+from getiickets.entrypoints.http.dependencies import requires_event_owner, requires_organizer
 from getiickets.entrypoints.http.errors import documented
 from getiickets.entrypoints.http.schemas import (
     CreateEventBody,
@@ -63,12 +63,16 @@ class EventsController(Controller):
         return event_view(await services.catalog.get_event(event_ref, actor))
 
     @post(
-        "/", operation_id="createEvent", status_code=201, responses=documented(400, 401, 403, 422)
+        "/",
+        operation_id="createEvent",
+        status_code=201,
+        responses=documented(400, 401, 403, 422),
+        guards=[requires_organizer],
     )
     async def create_event(
         self,
         data: JSONBody[CreateEventBody],
-        actor: NamedDependency[Actor | None],
+        user: NamedDependency[Actor],
         services: NamedDependency[Services],
     ) -> EventOut:
         command = CreateEvent(
@@ -85,79 +89,88 @@ class EventsController(Controller):
                 for index, body in enumerate(data.ticket_types)
             ),
         )
-        return event_view(await services.catalog.create_event(signed_in(actor), command))
+        return event_view(await services.catalog.create_event(user, command))
 
     @patch(
-        "/{event_id:str}", operation_id="updateEvent", responses=documented(400, 401, 403, 404, 422)
+        "/{event_id:str}",
+        operation_id="updateEvent",
+        responses=documented(400, 401, 403, 404, 422),
+        guards=[requires_event_owner],
     )
     async def update_event(
         self,
         event_id: FromPath[str],
         data: JSONBody[UpdateEventBody],
-        actor: NamedDependency[Actor | None],
+        user: NamedDependency[Actor],
         services: NamedDependency[Services],
     ) -> EventOut:
         changes = UpdateEvent(**msgspec.structs.asdict(data))
-        return event_view(await services.catalog.update_event(signed_in(actor), event_id, changes))
+        return event_view(await services.catalog.update_event(user, event_id, changes))
 
     @post(
         "/{event_id:str}/publish",
         operation_id="publishEvent",
         status_code=200,
         responses=documented(401, 403, 404, 409),
+        guards=[requires_event_owner],
     )
     async def publish_event(
         self,
         event_id: FromPath[str],
-        actor: NamedDependency[Actor | None],
+        user: NamedDependency[Actor],
         services: NamedDependency[Services],
     ) -> EventOut:
-        return event_view(await services.catalog.publish_event(signed_in(actor), event_id))
+        return event_view(await services.catalog.publish_event(user, event_id))
 
     @post(
         "/{event_id:str}/ticket-types",
         operation_id="addTicketType",
         status_code=201,
         responses=documented(400, 401, 403, 404, 409, 422),
+        guards=[requires_event_owner],
     )
     async def add_ticket_type(
         self,
         event_id: FromPath[str],
         data: JSONBody[TicketTypeBody],
-        actor: NamedDependency[Actor | None],
+        user: NamedDependency[Actor],
         services: NamedDependency[Services],
     ) -> TicketTypeOut:
-        owner = signed_in(actor)
-        event = await services.catalog.get_event(event_id, owner)
+        event = await services.catalog.get_event(event_id, user)
         new_type = _new_ticket_type(data, event.event.currency, "")
-        return ticket_type_view(await services.catalog.add_ticket_type(owner, event_id, new_type))
+        return ticket_type_view(await services.catalog.add_ticket_type(user, event_id, new_type))
 
     @put(
         "/{event_id:str}/image",
         operation_id="setEventImage",
         status_code=200,
         responses=documented(401, 403, 404, 413, 415),
+        guards=[requires_event_owner],
     )
     async def set_image(
         self,
         request: Request[Any, Any, Any],
         event_id: FromPath[str],
-        actor: NamedDependency[Actor | None],
+        user: NamedDependency[Actor],
         services: NamedDependency[Services],
     ) -> EventOut:
-        owner = signed_in(actor)
         data = await _read_limited(request, MAX_IMAGE_REQUEST_BYTES)
         content_type = request.headers.get("content-type", "")
-        return event_view(await services.catalog.set_image(owner, event_id, data, content_type))
+        return event_view(await services.catalog.set_image(user, event_id, data, content_type))
 
-    @get("/{event_id:str}/sales", operation_id="getEventSales", responses=documented(401, 403, 404))
+    @get(
+        "/{event_id:str}/sales",
+        operation_id="getEventSales",
+        responses=documented(401, 403, 404),
+        guards=[requires_event_owner],
+    )
     async def sales(
         self,
         event_id: FromPath[str],
-        actor: NamedDependency[Actor | None],
+        user: NamedDependency[Actor],
         services: NamedDependency[Services],
     ) -> SalesOut:
-        return sales_view(await services.catalog.sales_summary(signed_in(actor), event_id))
+        return sales_view(await services.catalog.sales_summary(user, event_id))
 
 
 def _new_ticket_type(body: TicketTypeBody, currency: str, field: str) -> NewTicketType:

@@ -13,11 +13,10 @@ from litestar.status_codes import HTTP_302_FOUND
 from getiickets.domain.model.accounts import Actor
 from getiickets.domain.model.orders import Buyer
 from getiickets.domain.model.tickets import Ticket
-from getiickets.domain.usecases.access import OrderAccess
 from getiickets.domain.usecases.ordering import OrderItem, PlaceOrder
-from getiickets.entrypoints.http.dependencies import ORDER_TOKEN_HEADER
+from getiickets.entrypoints.http.dependencies import identifies_caller, order_access
 from getiickets.entrypoints.http.errors import documented
-from getiickets.entrypoints.http.idempotency import idempotent
+from getiickets.entrypoints.http.idempotency import guest_client_caller, idempotent, user_caller
 from getiickets.entrypoints.http.schemas import (
     OrderOut,
     PlaceOrderBody,
@@ -35,17 +34,17 @@ FILE_LINK_LIFETIME = timedelta(minutes=10)
 OrderToken = Annotated[str | None, QueryParameter(name="token", required=False)]
 
 
-def order_access(
-    request: Request[Any, Any, Any], actor: Actor | None, token: str | None
-) -> OrderAccess:
-    return OrderAccess(actor=actor, access_token=request.headers.get(ORDER_TOKEN_HEADER) or token)
-
-
 class OrdersController(Controller):
     path = "/orders"
     tags = ["orders"]  # noqa: RUF012 - Litestar reads it as a class attribute
 
-    @post("/", operation_id="placeOrder", status_code=201, responses=documented(400, 404, 409, 422))
+    @post(
+        "/",
+        operation_id="placeOrder",
+        status_code=201,
+        responses=documented(400, 401, 404, 409, 422),
+        guards=[identifies_caller],
+    )
     async def place_order(
         self,
         request: Request[Any, Any, Any],
@@ -74,7 +73,12 @@ class OrdersController(Controller):
         return await idempotent(
             uow=services.uow,
             clock=services.clock,
-            scope=f"orders:{actor.user_id if actor else 'guest'}",
+            route="orders",
+            caller=(
+                user_caller(actor)
+                if actor is not None
+                else guest_client_caller(request, data.buyer.email)
+            ),
             key=request.headers.get("idempotency-key"),
             body=await request.body(),
             status_code=201,

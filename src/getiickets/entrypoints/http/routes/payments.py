@@ -15,11 +15,10 @@ from getiickets.domain.model.accounts import Actor
 from getiickets.domain.model.errors import DomainError, InvalidSignatureError
 from getiickets.domain.model.orders import OrderStatus
 from getiickets.domain.model.payments import PaymentStatus
-from getiickets.domain.usecases.access import OrderAccess
 from getiickets.domain.usecases.payments import WebhookOutcome
-from getiickets.entrypoints.http.dependencies import ORDER_TOKEN_HEADER
+from getiickets.entrypoints.http.dependencies import identifies_caller, order_access
 from getiickets.entrypoints.http.errors import documented
-from getiickets.entrypoints.http.idempotency import idempotent
+from getiickets.entrypoints.http.idempotency import idempotent, order_caller
 from getiickets.entrypoints.http.schemas import (
     InitializePaymentBody,
     PaymentInitOut,
@@ -52,7 +51,8 @@ class PaymentsController(Controller):
         "/initialize",
         operation_id="initializePayment",
         status_code=200,
-        responses=documented(400, 404, 409, 422, 502),
+        responses=documented(400, 401, 404, 409, 422, 502),
+        guards=[identifies_caller],
     )
     async def initialize(
         self,
@@ -61,11 +61,7 @@ class PaymentsController(Controller):
         actor: NamedDependency[Actor | None],
         services: NamedDependency[Services],
     ) -> Response[Any]:
-        access = OrderAccess(
-            actor=actor,
-            access_token=request.headers.get(ORDER_TOKEN_HEADER)
-            or request.query_params.get("token"),
-        )
+        access = order_access(request, actor, request.query_params.get("token"))
 
         async def work() -> PaymentInitOut:
             checkout = await services.payments.initialize_payment(data.order_id, access)
@@ -78,11 +74,14 @@ class PaymentsController(Controller):
         return await idempotent(
             uow=services.uow,
             clock=services.clock,
-            scope=f"payments:{data.order_id}",
+            route=f"payments:{data.order_id}",
+            caller=order_caller(access),
             key=request.headers.get("idempotency-key"),
             body=await request.body(),
             status_code=200,
             work=work,
+            # The order is named in the body, so its access check cannot come earlier.
+            authorize=lambda: services.ordering.get_order(data.order_id, access),
         )
 
     @post(
