@@ -37,7 +37,8 @@ Id = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=NO_CONTRO
 Quantity = Annotated[int, msgspec.Meta(ge=1, le=1000)]
 Capacity = Annotated[int, msgspec.Meta(ge=0, le=10_000_000)]
 MaxPerOrder = Annotated[int, msgspec.Meta(ge=1, le=1000)]
-Currency = Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$")]
+Currency = Literal["NGN", "GHS", "ZAR", "KES", "USD"]
+"""Paystack's currencies (``SUPPORTED_CURRENCIES``): an enum in the OpenAPI document."""
 
 
 class Request(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
