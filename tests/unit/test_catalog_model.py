@@ -254,3 +254,18 @@ def test_an_event_in_a_currency_paystack_does_not_settle_is_refused(currency: st
         an_event(currency=currency)
 
     assert raised.value.field == "currency"
+
+
+def test_an_event_happens_in_lagos_unless_told_otherwise() -> None:
+    assert an_event().timezone == "Africa/Lagos"
+    assert an_event(timezone="Africa/Accra").timezone == "Africa/Accra"
+
+
+@pytest.mark.parametrize(
+    "zone", ["WAT", "Africa/Lagoss", "africa/lagos", "localtime", "../etc/passwd", "", "+01:00"]
+)
+def test_an_event_in_a_zone_that_is_not_an_iana_name_is_refused(zone: str) -> None:
+    with pytest.raises(ValidationError) as raised:
+        an_event(timezone=zone)
+
+    assert raised.value.field == "timezone"
