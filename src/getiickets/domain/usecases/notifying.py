@@ -85,6 +85,7 @@ class TicketFiles:
         document = TicketDocument(
             event_title=event.title,
             starts_at=event.starts_at,
+            timezone=event.timezone,
             venue=event.venue,
             city=event.city,
             holder_name=ticket.holder_name,
