@@ -84,3 +84,49 @@ def test_a_buyer_pays_in_the_browser_and_lands_on_the_callback(api: Api, browser
     assert paid["payment_reference"] == checkout["reference"]
     assert len(api.tickets(placed)) == 1
     wait_for(lambda: api.sent_to(buyer["email"]), "the tickets email")
+
+
+VIEWPORTS = [
+    pytest.param({"width": 375, "height": 667}, id="phone"),
+    pytest.param({"width": 1280, "height": 800}, id="desktop"),
+]
+
+
+def overflow(page: Any) -> dict[str, list[int]]:
+    """Elements wider than their box: [scrollWidth, clientWidth] by name."""
+    measured: dict[str, list[int]] = page.evaluate(
+        """() => {
+            const boxes = {body: document.body, page: document.documentElement,
+                           card: document.querySelector('main')};
+            for (const [i, el] of document.querySelectorAll('main select, main dd').entries())
+                boxes[el.tagName.toLowerCase() + i] = el;
+            const out = {};
+            for (const [name, el] of Object.entries(boxes))
+                if (el.scrollWidth > el.clientWidth) out[name] = [el.scrollWidth, el.clientWidth];
+            const card = document.querySelector('main').getBoundingClientRect();
+            if (card.right > window.innerWidth || card.left < 0)
+                out.card_outside_window = [Math.round(card.right), window.innerWidth];
+            return out;
+        }"""
+    )
+    return measured
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_the_checkout_fits_its_box_on_a_phone_and_a_desktop(
+    api: Api, browser: Any, viewport: dict[str, int]
+) -> None:
+    organizer = api.register("organizer")
+    event = api.create_event(organizer, paid_and_free())
+    placed = api.place_order(event, {"Regular": 2}, buyer=guest()).json()
+    checkout = api.initialize(placed)
+
+    page = browser.new_page()
+    try:
+        page.set_viewport_size(viewport)
+        page.goto(checkout["authorization_url"])
+        assert overflow(page) == {}
+        assert page.get_by_text("₦10,000.00").first.is_visible()
+        assert page.get_by_text(event["title"]).is_visible()
+    finally:
+        page.close()
