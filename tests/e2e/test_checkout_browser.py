@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import service_missing
+from tests.e2e.browser import DESKTOP, PHONE, overflow
 from tests.e2e.story import Api, guest, paid_and_free, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -86,30 +87,7 @@ def test_a_buyer_pays_in_the_browser_and_lands_on_the_callback(api: Api, browser
     wait_for(lambda: api.sent_to(buyer["email"]), "the tickets email")
 
 
-VIEWPORTS = [
-    pytest.param({"width": 375, "height": 667}, id="phone"),
-    pytest.param({"width": 1280, "height": 800}, id="desktop"),
-]
-
-
-def overflow(page: Any) -> dict[str, list[int]]:
-    """Elements wider than their box: [scrollWidth, clientWidth] by name."""
-    measured: dict[str, list[int]] = page.evaluate(
-        """() => {
-            const boxes = {body: document.body, page: document.documentElement,
-                           card: document.querySelector('main')};
-            for (const [i, el] of document.querySelectorAll('main select, main dd').entries())
-                boxes[el.tagName.toLowerCase() + i] = el;
-            const out = {};
-            for (const [name, el] of Object.entries(boxes))
-                if (el.scrollWidth > el.clientWidth) out[name] = [el.scrollWidth, el.clientWidth];
-            const card = document.querySelector('main').getBoundingClientRect();
-            if (card.right > window.innerWidth || card.left < 0)
-                out.card_outside_window = [Math.round(card.right), window.innerWidth];
-            return out;
-        }"""
-    )
-    return measured
+VIEWPORTS = [pytest.param(PHONE, id="phone"), pytest.param(DESKTOP, id="desktop")]
 
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
