@@ -13,8 +13,8 @@ PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 
-.PHONY: help venv .venv test lint lint-ruff lint-format lint-types lint-imports fmt run bench \
-	lock clean distclean
+.PHONY: help venv .venv test lint lint-ruff lint-format lint-types lint-imports fmt run bench screenshots \
+	screenshots lock clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_. -]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -53,6 +53,13 @@ fmt: venv ## Format and apply safe lint fixes
 run: venv ## Migrate the database, then serve the app
 	$(VENV)/bin/getiickets db upgrade
 	$(VENV)/bin/getiickets serve
+
+# The test checks each picture as it takes it (the checkout fits a phone, the email shows
+# the local time, naira and the exact name, the PDF has ink); needs Debian's chromium.
+screenshots: venv ## Regenerate docs/screenshots (checkout, email, ticket PDF)
+	CI=true GETIICKETS_SCREENSHOTS=docs/screenshots $(PY) -m pytest \
+		'tests/e2e/test_screenshots.py::test_screenshots_of_the_checkout_the_email_and_the_ticket[embedded]' \
+		-p no:randomly -q
 
 bench: venv ## Ticket-rush benchmark beside the machine's limits (< 6 min; bench/results/latest.json)
 	$(PY) -m bench $(BENCH_ARGS)

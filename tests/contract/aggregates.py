@@ -57,6 +57,7 @@ def event(*, ticket_types: int = 2, **overrides: Any) -> Event:
         "venue": "Eko Atlantic",
         "starts_at": datetime(2026, 12, 20, 18, 0, tzinfo=LAGOS),
         "ends_at": datetime(2026, 12, 20, 23, 30, tzinfo=LAGOS),
+        "timezone": "Africa/Nairobi",  # not the default, so a forgotten column shows
         "currency": "NGN",
         "status": EventStatus.PUBLISHED,
         "image_key": f"events/{event_id}/cover.png",

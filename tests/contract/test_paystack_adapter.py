@@ -708,3 +708,23 @@ def test_the_schema_excerpt_is_the_reference_spec_verbatim() -> None:
     excerpt = yaml.safe_load(EXCERPT.read_text())
     for name, schema in excerpt["components"]["schemas"].items():
         assert schema == spec["components"]["schemas"][name], name
+
+
+async def test_the_event_and_its_local_time_are_shown_on_the_checkout_page(
+    gateway: PaystackGateway,
+) -> None:
+    request = msgspec.structs.replace(
+        payment(),
+        metadata={
+            "orderId": "ord-1",
+            "event": "Ọjà Night",
+            "eventStarts": "Thu 31 Dec 2026, 7:00 pm WAT",
+        },
+    )
+    checkout = await gateway.initialize(request)
+
+    async with httpx.AsyncClient(verify=LOCAL) as browser:
+        page = (await browser.get(checkout.authorization_url)).text
+    # Paystack shows metadata.custom_fields to the payer; the rest is only stored.
+    assert "<dt>Event</dt><dd>Ọjà Night</dd>" in page
+    assert "<dt>When</dt><dd>Thu 31 Dec 2026, 7:00 pm WAT</dd>" in page

@@ -67,7 +67,7 @@ async def test_mounted_in_the_main_app_it_answers_under_sandbox(state: SandboxSt
 
     assert checkout["authorization_url"].startswith("http://app.test/sandbox/paystack/checkout/")
     assert page.status_code == 200
-    assert "Pay NGN 5,000.00" in page.text
+    assert "Pay ₦5,000.00" in page.text
     assert paid.status_code == 303
     reference = checkout["reference"]
     assert paid.headers["location"] == (

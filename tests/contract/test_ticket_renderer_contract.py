@@ -1,9 +1,11 @@
 """The ``TicketRenderer`` contract: what every renderer promises the issuing worker.
 
-A 300x300 PNG, and a one-page 400x600 point PDF whose text names the event, its time
-and place, the holder, the ticket type and the ticket and order numbers. Whether the
-QR code scans is the real renderer's promise alone (``test_rendering_adapter.py``):
-the in-memory one draws none.
+A 300x300 PNG, and a one-page 400x600 point PDF whose text names the event, its local
+time and place, the holder, the ticket type and the ticket and order numbers. Whether
+the QR code scans, and whether names outside Windows-1252 keep every letter (an
+embedded font), are the real renderer's promises alone (``test_rendering_adapter.py``):
+the in-memory one draws no QR code and writes Helvetica, to need nothing but the
+standard library.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ PAYLOAD = "GT1.eyJ0IjoidGlja2V0LTEyMyIsImUiOiJldmVudC00NTYifQ.c2lnbmF0dXJlLWJ5dG
 DOCUMENT = TicketDocument(
     event_title="Lagos Jazz Night",
     starts_at=datetime(2026, 12, 12, 19, 0, tzinfo=UTC),
+    timezone="Africa/Lagos",
     venue="Muri Okunola Park",
     city="Lagos",
     holder_name="Ada Obi",
@@ -74,7 +77,7 @@ async def test_the_ticket_is_one_400_by_600_point_pdf_page(renderer: TicketRende
     [
         pytest.param(DOCUMENT.event_title, id="event"),
         pytest.param("12 Dec 2026", id="date"),
-        pytest.param("19:00", id="time"),
+        pytest.param("8:00 pm WAT", id="local-time"),
         pytest.param(DOCUMENT.venue, id="venue"),
         pytest.param(DOCUMENT.city, id="city"),
         pytest.param(DOCUMENT.holder_name, id="holder"),

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import service_missing
+from tests.e2e.browser import DESKTOP, PHONE, overflow
 from tests.e2e.story import Api, guest, paid_and_free, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -84,3 +85,26 @@ def test_a_buyer_pays_in_the_browser_and_lands_on_the_callback(api: Api, browser
     assert paid["payment_reference"] == checkout["reference"]
     assert len(api.tickets(placed)) == 1
     wait_for(lambda: api.sent_to(buyer["email"]), "the tickets email")
+
+
+VIEWPORTS = [pytest.param(PHONE, id="phone"), pytest.param(DESKTOP, id="desktop")]
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_the_checkout_fits_its_box_on_a_phone_and_a_desktop(
+    api: Api, browser: Any, viewport: dict[str, int]
+) -> None:
+    organizer = api.register("organizer")
+    event = api.create_event(organizer, paid_and_free())
+    placed = api.place_order(event, {"Regular": 2}, buyer=guest()).json()
+    checkout = api.initialize(placed)
+
+    page = browser.new_page()
+    try:
+        page.set_viewport_size(viewport)
+        page.goto(checkout["authorization_url"])
+        assert overflow(page) == {}
+        assert page.get_by_text("₦10,000.00").first.is_visible()
+        assert page.get_by_text(event["title"]).is_visible()
+    finally:
+        page.close()

@@ -239,3 +239,33 @@ def test_given_a_published_event_then_sales_follow_the_ticket_types_window() -> 
     event.check_on_sale(ticket_type, NOW - timedelta(seconds=1))
     with pytest.raises(SalesClosedError):
         event.check_on_sale(ticket_type, NOW)
+
+
+@pytest.mark.parametrize("currency", ["NGN", "GHS", "ZAR", "KES", "USD"])
+def test_events_sell_in_the_currencies_paystack_settles(currency: str) -> None:
+    assert an_event(currency=currency).currency == currency
+
+
+@pytest.mark.parametrize("currency", ["EUR", "GBP", "XOF", "ABC"])
+def test_an_event_in_a_currency_paystack_does_not_settle_is_refused(currency: str) -> None:
+    # Any three capital letters used to pass, so an event could sell in "ABC" and no
+    # payment for it could ever be initialized.
+    with pytest.raises(ValidationError) as raised:
+        an_event(currency=currency)
+
+    assert raised.value.field == "currency"
+
+
+def test_an_event_happens_in_lagos_unless_told_otherwise() -> None:
+    assert an_event().timezone == "Africa/Lagos"
+    assert an_event(timezone="Africa/Accra").timezone == "Africa/Accra"
+
+
+@pytest.mark.parametrize(
+    "zone", ["WAT", "Africa/Lagoss", "africa/lagos", "localtime", "../etc/passwd", "", "+01:00"]
+)
+def test_an_event_in_a_zone_that_is_not_an_iana_name_is_refused(zone: str) -> None:
+    with pytest.raises(ValidationError) as raised:
+        an_event(timezone=zone)
+
+    assert raised.value.field == "timezone"

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from getiickets.domain.model.errors import InvalidMoneyError
-from getiickets.domain.model.money import MAX_AMOUNT, Money, total
+from getiickets.domain.model.money import MAX_AMOUNT, SUPPORTED_CURRENCIES, Money, total
+from getiickets.entrypoints.http.schemas import Currency
 
 amounts = st.integers(min_value=0, max_value=MAX_AMOUNT)
 
@@ -154,3 +157,7 @@ def test_total_adds_every_amount() -> None:
     amounts_ = [Money.parse("5000"), Money.parse("0.50"), Money.parse("12.05")]
 
     assert total(amounts_) == Money(amount=501_255)
+
+
+def test_the_api_schema_offers_exactly_the_currencies_the_model_accepts() -> None:
+    assert get_args(Currency) == SUPPORTED_CURRENCIES

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from getiickets.domain.model.local_time import readable_time
 from getiickets.domain.model.notifications import (
     MAX_ATTEMPTS,
     Channel,
     MessageStatus,
     OutboxMessage,
 )
-from getiickets.domain.model.orders import Buyer, OrderStatus
+from getiickets.domain.model.orders import Buyer, Order, OrderStatus
 from getiickets.domain.usecases.notifying import DELIVERY_LEASE
 from getiickets.domain.usecases.ordering import PlacedOrder
 from getiickets.ports.notifications import DeliveryError, DeliveryReceipt, EmailMessage
@@ -35,6 +36,13 @@ async def message_on(world: World, order_id: str, channel: Channel) -> OutboxMes
     return message
 
 
+async def order_event_starts(world: World, order: Order) -> datetime:
+    async with world.uow() as uow:
+        event = await uow.events.get(order.event_id)
+    assert event is not None
+    return event.starts_at
+
+
 def link_is_genuine(world: World, url: str) -> bool:
     parts = urlsplit(url)
     key = parts.path.removeprefix("/")
@@ -53,7 +61,8 @@ async def test_given_a_paid_order_when_the_worker_runs_then_the_email_carries_ev
 
     [email] = world.mailer.sent
     assert (email.to_email, email.to_name) == ("ada@example.com", "Ada")
-    assert email.subject == "Your Tickets for Lagos Jazz Night"
+    when = readable_time(await order_event_starts(world, order), "Africa/Lagos")
+    assert email.subject == f"Your tickets for Lagos Jazz Night, {when}"
     assert sorted(a.name for a in email.attachments) == sorted(
         f"ticket-{t.ticket_number}.pdf" for t in tickets
     )
@@ -67,7 +76,14 @@ async def test_given_a_paid_order_when_the_worker_runs_then_the_email_carries_ev
         assert attachment.url in email.text
         assert ticket.ticket_number in email.html
     assert order.order_number in email.text
-    assert "10000.00 NGN" in email.text
+    # Money and time as people read them, in both parts: the naira sign, grouped
+    # thousands, and the event's local time (no more "10000.00 NGN" or ISO times).
+    for part in (email.text, email.html):
+        assert "₦10,000.00" in part
+        assert when in part
+        assert "10000.00 NGN" not in part
+    assert email.html.lstrip().lower().startswith("<!doctype html")
+    assert "<table" in email.html
     sent = await message_on(world, order.id, Channel.EMAIL)
     assert (sent.status, sent.attempts, sent.sent_at) == (MessageStatus.SENT, 1, world.clock.now())
     assert sent.provider_message_id is not None
@@ -82,10 +98,13 @@ async def test_given_a_buyer_with_a_phone_then_the_sms_says_exactly_where_the_ti
 
     [sms] = world.sms.sent
     assert sms.to == "+2348012345678"
-    assert sms.body == (
-        f"Your tickets are ready! Order: {placed.order.order_number}. "
-        "Check your email for ticket PDFs. - getiickets"
-    )
+    assert placed.order.order_number in sms.body
+    assert "NGN 10,000.00" in sms.body  # GSM-7 has no naira sign
+    order = await world.stored_order(placed.order.id)
+    assert readable_time(await order_event_starts(world, order), "Africa/Lagos") in sms.body
+    assert "email" in sms.body
+    assert len(sms.body) <= 160
+    assert all(char.isascii() for char in sms.body)
     assert (await message_on(world, placed.order.id, Channel.SMS)).status is MessageStatus.SENT
 
 

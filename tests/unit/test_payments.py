@@ -14,6 +14,7 @@ from getiickets.domain.model.errors import (
     PaymentProviderUnavailableError,
 )
 from getiickets.domain.model.inventory import StockLevel
+from getiickets.domain.model.local_time import readable_time
 from getiickets.domain.model.money import Money
 from getiickets.domain.model.notifications import Channel
 from getiickets.domain.model.orders import Buyer, OrderStatus
@@ -70,7 +71,14 @@ async def test_given_a_pending_order_when_checkout_starts_twice_then_it_is_the_s
     assert request.amount.subunits == 1_000_000  # 10000.00 NGN in kobo
     assert request.amount.currency == "NGN"
     assert request.email == placed.order.buyer.email
-    assert request.metadata == {"orderId": placed.order.id, "eventId": show.event_id}
+    starts_at = world.clock.now() + timedelta(days=30)  # a_published_event's default
+    assert request.metadata == {
+        "orderId": placed.order.id,
+        "eventId": show.event_id,
+        # What the payer sees on the checkout page: the event and its local time.
+        "event": "Lagos Jazz Night",
+        "eventStarts": readable_time(starts_at, "Africa/Lagos"),
+    }
     assert request.callback_url == f"{CALLBACK_URL}?order_id={placed.order.id}"
 
 

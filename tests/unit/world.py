@@ -39,6 +39,7 @@ from getiickets.adapters.memory import (
     InMemoryTicketSigner,
     InMemoryUnitOfWork,
 )
+from getiickets.adapters.rendering.messages import BabelMessageComposer
 from getiickets.domain.model.accounts import Actor, Role
 from getiickets.domain.model.inventory import StockLevel
 from getiickets.domain.model.money import Money
@@ -170,6 +171,8 @@ class World:
             uow=self.uow,
             mailer=self.mailer,
             sms=self.sms,
+            # Pure words, no I/O: the real composer, not a fake of it.
+            composer=BabelMessageComposer(),
             ticket_files=self.ticket_files,
             files=self.files,
             clock=self.clock,

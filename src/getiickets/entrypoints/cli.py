@@ -55,7 +55,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     sandbox.set_defaults(run=_sandbox)
 
-    demo = commands.add_parser("demo", help="create a sample event and say how to buy a ticket")
+    demo = commands.add_parser(
+        "demo", help="through the running app's API: a sample event, an order, its checkout link"
+    )
+    demo.add_argument("--url", help="the running app (default: APP_BASE_URL)")
     demo.set_defaults(run=_demo)
     return parser
 
@@ -127,10 +130,14 @@ def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _demo(settings: Settings, _: argparse.Namespace) -> int:
-    from getiickets.entrypoints.demo import create_demo  # noqa: PLC0415
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    from getiickets.entrypoints.demo import DemoError, run_demo  # noqa: PLC0415
 
-    print(asyncio.run(create_demo(settings)))
+    try:
+        print(run_demo(args.url or settings.public_base_url))
+    except DemoError as error:
+        print(f"getiickets demo: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -47,7 +47,7 @@ from getiickets.adapters.redis.client import ping as redis_ping
 from getiickets.adapters.redis.inventory import RedisInventory
 from getiickets.adapters.redis.rate_limiter import RedisRateLimiter
 from getiickets.adapters.redis.sessions import RedisSessionStore
-from getiickets.adapters.rendering import QrcodeReportlabRenderer
+from getiickets.adapters.rendering import BabelMessageComposer, QrcodeReportlabRenderer
 from getiickets.adapters.s3.storage import CloudFrontUrls, S3FileStorage, create_s3_client
 from getiickets.adapters.sqlalchemy.engine import create_engine, is_sqlite
 from getiickets.adapters.sqlalchemy.engine import ping as database_ping
@@ -380,6 +380,7 @@ class Container(containers.DeclarativeContainer):
     hasher = providers.Singleton(Argon2PasswordHasher)
     files = providers.Singleton(_files, settings, clock, metrics)
     renderer = providers.Singleton(QrcodeReportlabRenderer)
+    composer = providers.Singleton(BabelMessageComposer)
     gateway = providers.Singleton(_gateway, settings, http, cache)
     mailer = providers.Singleton(_mailer, settings, http, metrics)
     sms = providers.Singleton(_sms, settings, metrics)
@@ -422,6 +423,7 @@ class Container(containers.DeclarativeContainer):
         uow=uow,
         mailer=mailer,
         sms=sms,
+        composer=composer,
         ticket_files=ticket_files,
         files=files,
         clock=clock,

@@ -7,6 +7,8 @@ from typing import Protocol
 
 import msgspec
 
+from getiickets.domain.model.local_time import DEFAULT_TIMEZONE
+
 
 class FileStorage(Protocol):
     """Private objects, reached only through short-lived signed URLs.
@@ -28,6 +30,8 @@ class FileStorage(Protocol):
 class TicketDocument(msgspec.Struct, frozen=True, kw_only=True):
     event_title: str
     starts_at: datetime
+    timezone: str = DEFAULT_TIMEZONE
+    """IANA zone the time is printed in (the event's)."""
     venue: str
     city: str
     holder_name: str

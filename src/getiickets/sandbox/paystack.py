@@ -51,6 +51,9 @@ import msgspec
 from litestar import Request, Response, Router, get, post
 from litestar.params import FromPath, RawBody, URLEncodedBody
 
+from getiickets.adapters.rendering.money import money_text
+from getiickets.domain.model.errors import InvalidMoneyError
+from getiickets.domain.model.money import Money
 from getiickets.sandbox.state import (
     Delivery,
     DeliveryAttempt,
@@ -531,18 +534,41 @@ def _html(status_code: int, title: str, body: str) -> Response[bytes]:
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>{html.escape(title)}</title><style>"
-        "body{font-family:system-ui,sans-serif;background:#f4f6f8;margin:0;padding:2rem}"
-        "main{max-width:28rem;margin:auto;background:#fff;padding:1.5rem 2rem;border-radius:8px}"
-        "dt{font-weight:600}dd{margin:0 0 .6rem}select,button{font-size:1rem;padding:.5rem}"
-        "button{margin:.8rem .5rem 0 0}.note{color:#666;font-size:.9rem}"
+        # Fits a 320 px phone as well as a desktop: the card takes the width it is given
+        # (never more), long references wrap anywhere, the card list shrinks to the card.
+        "*,*::before,*::after{box-sizing:border-box}"
+        "body{font-family:system-ui,sans-serif;background:#f4f6f8;margin:0;padding:1rem}"
+        "main{max-width:28rem;margin:auto;background:#fff;padding:1.25rem 1.5rem;"
+        "border-radius:8px}"
+        "h1{margin-top:0}dt{font-weight:600}dd{margin:0 0 .6rem;overflow-wrap:anywhere}"
+        "select,button{font-size:1rem;padding:.5rem;max-width:100%}select{width:100%}"
+        ".actions{display:flex;flex-wrap:wrap;gap:.5rem;margin-top:.8rem}"
+        ".note{color:#666;font-size:.9rem}"
+        "@media (min-width:40rem){body{padding:2rem}main{padding:1.5rem 2rem}}"
         f"</style></head><body><main>{body}</main></body></html>"
     )
     return Response(content=page.encode(), status_code=status_code, media_type=_HTML)
 
 
 def _display_amount(amount: int, currency: str) -> str:
-    units, cents = divmod(amount, 100)
-    return f"{currency} {units:,}.{cents:02d}"
+    """``₦10,000.00``: as the app's own emails write it (Babel)."""
+    try:
+        return money_text(Money(amount=amount, currency=currency))
+    except InvalidMoneyError:  # a currency code the simulator was sent but Babel cannot name
+        units, cents = divmod(amount, 100)
+        return f"{currency} {units:,}.{cents:02d}"
+
+
+def _custom_fields(metadata: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """``metadata.custom_fields``, which Paystack's checkout shows to the payer."""
+    fields = (metadata or {}).get("custom_fields")
+    if not isinstance(fields, list):
+        return []
+    return [
+        (str(field["display_name"]), str(field["value"]))
+        for field in fields
+        if isinstance(field, dict) and "display_name" in field and "value" in field
+    ]
 
 
 def _with_query(url: str, **params: str) -> str:
@@ -1156,8 +1182,12 @@ def _charge(transaction: _Transaction, form: CheckoutForm, ip_address: str) -> N
 
 def _checkout_html(transaction: _Transaction) -> Response[bytes]:
     amount = html.escape(_display_amount(transaction.amount, transaction.currency))
+    shown = "".join(
+        f"<dt>{html.escape(name)}</dt><dd>{html.escape(value)}</dd>"
+        for name, value in _custom_fields(transaction.metadata)
+    )
     details = (
-        f"<dl><dt>Amount</dt><dd>{amount}</dd>"
+        f"<dl>{shown}<dt>Amount</dt><dd>{amount}</dd>"
         f"<dt>Email</dt><dd>{html.escape(transaction.customer.email)}</dd>"
         f"<dt>Reference</dt><dd>{html.escape(transaction.reference)}</dd></dl>"
     )
@@ -1180,10 +1210,11 @@ def _checkout_html(transaction: _Transaction) -> Response[bytes]:
     )
     form = (
         "<form method='post'>"
-        f"<label for='card'>Test card</label><br><select id='card' name='card'>{options}</select><br>"
+        f"<label for='card'>Test card</label><br><select id='card' name='card'>{options}</select>"
+        "<div class='actions'>"
         f"<button type='submit' name='action' value='pay'>Pay {amount}</button>"
         "<button type='submit' name='action' value='decline'>Decline</button>"
-        "</form>"
+        "</div></form>"
     )
     note = "<p class='note'>getiickets sandbox: a simulated Paystack checkout. No money moves.</p>"
     return _html(200, "Paystack sandbox checkout", f"<h1>Checkout</h1>{note}{details}{form}")

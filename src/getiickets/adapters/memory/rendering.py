@@ -12,8 +12,8 @@ from __future__ import annotations
 import struct
 import textwrap
 import zlib
-from datetime import UTC
 
+from getiickets.domain.model.local_time import readable_time
 from getiickets.ports.files import TicketDocument
 
 QR_SIZE = 300
@@ -60,13 +60,12 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
 
 
 def ticket_pdf(document: TicketDocument) -> bytes:
-    starts_at = document.starts_at.astimezone(UTC)
     place = ", ".join(part for part in (document.venue, document.city) if part)
     lines: list[tuple[float, str]] = [
         (16, title_line) for title_line in textwrap.wrap(document.event_title, 38) or [""]
     ]
     lines += [
-        (11, f"{starts_at:%a %d %b %Y, %H:%M} UTC"),
+        (11, readable_time(document.starts_at, document.timezone)),
         (11, place),
         (11, f"Holder: {document.holder_name}"),
         (11, f"Ticket: {document.ticket_type_name}"),

@@ -245,7 +245,7 @@ class PaystackGateway:
         if request.callback_url:
             payload["callback_url"] = request.callback_url
         if request.metadata:
-            payload["metadata"] = dict(request.metadata)
+            payload["metadata"] = _metadata(request.metadata)
 
         async def create() -> PaymentInitialization:
             body = await self._attempt("POST", "/transaction/initialize", json=payload)
@@ -737,3 +737,18 @@ def _int_or(value: object, default: int) -> int:
 
 def _int_or_zero(value: object) -> int:
     return _int_or(value, 0)
+
+
+# Metadata keys Paystack's checkout page shows the payer, with their labels.
+_SHOWN_ON_CHECKOUT = {"event": "Event", "eventStarts": "When"}
+
+
+def _metadata(metadata: dict[str, str]) -> dict[str, Any]:
+    """Our metadata, plus ``custom_fields``: the entries Paystack displays on its
+    checkout page (the rest of ``metadata`` is only stored with the transaction)."""
+    shown = [
+        {"display_name": label, "variable_name": key, "value": metadata[key]}
+        for key, label in _SHOWN_ON_CHECKOUT.items()
+        if metadata.get(key)
+    ]
+    return {**metadata, "custom_fields": shown} if shown else dict(metadata)

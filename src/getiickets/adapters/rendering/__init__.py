@@ -1,4 +1,5 @@
-"""``QrcodeReportlabRenderer``: ticket QR images (qrcode + Pillow) and PDFs (reportlab).
+"""``QrcodeReportlabRenderer``: ticket QR images (qrcode + Pillow) and PDFs (reportlab);
+``BabelMessageComposer``: the words of the emails and SMS that carry them.
 
 Both libraries are synchronous and CPU-bound, so each rendering runs in a worker
 thread, off the event loop.
@@ -8,11 +9,12 @@ from __future__ import annotations
 
 from anyio import to_thread
 
+from getiickets.adapters.rendering.messages import BabelMessageComposer
 from getiickets.adapters.rendering.pdf import ticket_pdf
 from getiickets.adapters.rendering.qr import qr_png
 from getiickets.ports.files import TicketDocument
 
-__all__ = ["QrcodeReportlabRenderer"]
+__all__ = ["BabelMessageComposer", "QrcodeReportlabRenderer"]
 
 
 class QrcodeReportlabRenderer:

@@ -1,23 +1,31 @@
 """Ticket PDFs: one 400x600 point page drawn with reportlab, with a scannable QR code.
 
-Only the standard PDF fonts are used (Helvetica, Courier), so no font file has to ship
-with the app and every viewer shows the same thing. Those fonts cover Windows-1252
-only; ``printable`` folds other letters to their base letter (``Adébáyọ̀`` ->
-``Adébáyo``) rather than let them print as black boxes.
+Names and titles keep every letter: the text is set in DejaVu Sans, shipped with the
+package (``fonts/``, with its licence) and embedded in each PDF, which covers Latin
+Extended, IPA letters and combining marks (Yoruba ẹ ọ ṣ with their tones, Igbo ị ụ ṅ,
+Hausa ɓ ɗ ƙ, Akan ɛ ɔ) and the naira sign. The standard PDF fonts this replaced know
+Windows-1252 only, and printed "Adaeze Ọbị" as "Adaeze Obi". Codes (ticket and order
+numbers, ASCII by construction) stay in Courier, which every viewer has.
+
+The time is the event's local time (``Thu 31 Dec 2026, 7:00 pm WAT``).
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import unicodedata
-from datetime import UTC, datetime
+from importlib import resources
 
 from reportlab.lib.colors import Color, black
 from reportlab.lib.utils import ImageReader, simpleSplit
+from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from getiickets.adapters.rendering.qr import qr_image
+from getiickets.domain.model.local_time import readable_time
 from getiickets.ports.files import TicketDocument
 
 PAGE_WIDTH, PAGE_HEIGHT = 400, 600
@@ -29,13 +37,28 @@ _TEXT_WIDTH = PAGE_WIDTH - 2 * MARGIN
 _COLUMN_GAP = 12
 _COLUMN_WIDTH = (_TEXT_WIDTH - _COLUMN_GAP) / 2
 _GREY = Color(0.42, 0.42, 0.42)
-_REGULAR, _BOLD, _MONO = "Helvetica", "Helvetica-Bold", "Courier-Bold"
+_REGULAR, _BOLD, _MONO = "DejaVuSans", "DejaVuSans-Bold", "Courier-Bold"
+_FONT_FILES = {_REGULAR: "DejaVuSans.ttf", _BOLD: "DejaVuSans-Bold.ttf"}
 _ELLIPSIS = "\N{HORIZONTAL ELLIPSIS}"
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_PLACEHOLDER = "?"
+
+
+@functools.cache
+def _fonts() -> frozenset[int]:
+    """Register the shipped fonts with reportlab once (on first use, not at import);
+    returns the code points both of them can draw."""
+    drawable: set[int] | None = None
+    for name, file_name in _FONT_FILES.items():
+        data = (resources.files("getiickets.adapters.rendering") / "fonts" / file_name).read_bytes()
+        font = TTFont(name, io.BytesIO(data))
+        pdfmetrics.registerFont(font)
+        covered = set(font.face.charToGlyph)
+        drawable = covered if drawable is None else drawable & covered
+    return frozenset(drawable or ())
 
 
 def ticket_pdf(document: TicketDocument) -> bytes:
+    _fonts()
     buffer = io.BytesIO()
     # invariant=1 pins the creation date and document id: a ticket renders to the same
     # bytes every time, so re-rendering it (two workers racing) stores identical files.
@@ -51,39 +74,29 @@ def ticket_pdf(document: TicketDocument) -> bytes:
     return buffer.getvalue()
 
 
-def event_time(starts_at: datetime) -> str:
-    """``Sat 12 Dec 2026, 19:00 UTC``, spelled out by hand so the locale cannot change it."""
-    moment = starts_at.astimezone(UTC)
-    day, month = _DAYS[moment.weekday()], _MONTHS[moment.month - 1]
-    return f"{day} {moment.day} {month} {moment.year}, {moment:%H:%M} UTC"
-
-
 def printable(text: str) -> str:
-    """``text`` limited to what the standard fonts can draw, on one line."""
+    """``text`` on one line, NFC-composed, with what the font cannot draw made visible.
+
+    Every letter the shipped font has is kept, combining marks included; a character it
+    lacks falls back to its base letter (NFKD), else to ``?``, never to an empty box.
+    """
+    drawable = _fonts()
     out = []
     for char in unicodedata.normalize("NFC", text):
         if unicodedata.category(char).startswith("C") or char.isspace():
             out.append(" ")  # a newline or tab would be drawn as a box, not a break
-        elif _drawable(char):
+        elif ord(char) in drawable:
             out.append(char)
         elif unicodedata.combining(char):
-            continue  # an accent the font lacks: the letter alone still reads right
+            continue  # a mark the font lacks: the letter alone still reads right
         else:
             base = "".join(
                 part
                 for part in unicodedata.normalize("NFKD", char)
-                if _drawable(part) and not unicodedata.combining(part)
+                if ord(part) in drawable and not unicodedata.combining(part)
             )
-            out.append(base or "?")
+            out.append(base or _PLACEHOLDER)
     return "".join(out)
-
-
-def _drawable(char: str) -> bool:
-    try:
-        char.encode("cp1252")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _frame(pdf: Canvas) -> None:
@@ -111,7 +124,7 @@ def _event(pdf: Canvas, document: TicketDocument) -> None:
         pdf.drawString(MARGIN, y, line)
     y -= 22
     pdf.setFont(_BOLD, 12)
-    pdf.drawString(MARGIN, y, event_time(document.starts_at))
+    pdf.drawString(MARGIN, y, readable_time(document.starts_at, document.timezone))
     place = ", ".join(part for part in (document.venue, document.city) if part.strip())
     pdf.setFont(_REGULAR, 11)
     for line in _wrap(printable(place), _REGULAR, 11, _TEXT_WIDTH, max_lines=2):
@@ -137,7 +150,7 @@ def _qr_code(pdf: Canvas, document: TicketDocument) -> None:
     pdf.setFillColor(black)
     pdf.setFont(_MONO, 12)
     # Printed in full under the code, so the door can look a ticket up by hand.
-    pdf.drawCentredString(PAGE_WIDTH / 2, QR_BOTTOM - 18, printable(document.ticket_number))
+    pdf.drawCentredString(PAGE_WIDTH / 2, QR_BOTTOM - 18, _ascii(document.ticket_number))
 
 
 def _holder(pdf: Canvas, document: TicketDocument) -> None:
@@ -154,7 +167,8 @@ def _field(pdf: Canvas, x: float, y: float, label: str, value: str, *, font: str
     pdf.setFillColor(_GREY)
     pdf.setFont(_REGULAR, 7)
     pdf.drawString(x, y, label)
-    text, size = _fit(printable(value), font, 12, 8, _COLUMN_WIDTH)
+    shown = _ascii(value) if font == _MONO else printable(value)
+    text, size = _fit(shown, font, 12, 8, _COLUMN_WIDTH)
     pdf.setFillColor(black)
     pdf.setFont(font, size)
     pdf.drawString(x, y - 15, text)
@@ -181,6 +195,11 @@ def _cut(text: str, font: str, size: float, width: float) -> str:
     while text and _width(text + _ELLIPSIS, font, size) > width:
         text = text[:-1]
     return text.rstrip() + _ELLIPSIS
+
+
+def _ascii(code: str) -> str:
+    """Courier has Windows-1252 only; our codes are ASCII, but never draw a box."""
+    return "".join(char if char.isascii() and char.isprintable() else _PLACEHOLDER for char in code)
 
 
 def _width(text: str, font: str, size: float) -> float:

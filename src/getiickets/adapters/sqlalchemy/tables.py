@@ -69,6 +69,8 @@ events = sa.Table(
     sa.Column("venue", sa.Text, nullable=False),
     sa.Column("starts_at", UtcDateTime, nullable=False),
     sa.Column("ends_at", UtcDateTime),
+    # Rows from before time zones were Lagos events: the default says so.
+    sa.Column("timezone", sa.Text, nullable=False, server_default="Africa/Lagos"),
     sa.Column("currency", CURRENCY, nullable=False),
     sa.Column("status", STATUS, nullable=False),
     sa.Column("image_key", sa.Text),

@@ -17,7 +17,8 @@ from getiickets.domain.model.errors import (
     TooManyTicketsError,
     ValidationError,
 )
-from getiickets.domain.model.money import Money, is_currency_code
+from getiickets.domain.model.local_time import DEFAULT_TIMEZONE, is_time_zone
+from getiickets.domain.model.money import SUPPORTED_CURRENCIES, Money, is_supported_currency
 
 DEFAULT_MAX_PER_ORDER = 10
 MAX_SLUG_LENGTH = 80
@@ -78,6 +79,8 @@ class Event(msgspec.Struct, kw_only=True):
     venue: str = ""
     starts_at: datetime
     ends_at: datetime | None = None
+    timezone: str = DEFAULT_TIMEZONE
+    """IANA name: where the event happens, so what every text for people is written in."""
     currency: str = "NGN"
     status: EventStatus = EventStatus.DRAFT
     image_key: str | None = None
@@ -89,8 +92,14 @@ class Event(msgspec.Struct, kw_only=True):
     def __post_init__(self) -> None:
         if not self.title.strip():
             raise ValidationError("an event needs a title", field="title")
-        if not is_currency_code(self.currency):
-            raise ValidationError("currency must be a three-letter ISO code", field="currency")
+        if not is_time_zone(self.timezone):
+            raise ValidationError(
+                "timezone must be an IANA time zone name such as Africa/Lagos", field="timezone"
+            )
+        if not is_supported_currency(self.currency):
+            raise ValidationError(
+                f"currency must be one of {', '.join(SUPPORTED_CURRENCIES)}", field="currency"
+            )
         if self.ends_at is not None and self.ends_at <= self.starts_at:
             raise ValidationError("ends_at must be after starts_at", field="ends_at")
 

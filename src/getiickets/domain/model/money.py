@@ -14,6 +14,9 @@ import msgspec
 from getiickets.domain.model.errors import InvalidMoneyError
 
 DEFAULT_CURRENCY = "NGN"
+SUPPORTED_CURRENCIES = ("NGN", "GHS", "ZAR", "KES", "USD")
+"""What Paystack settles, so what an event may sell in. ``Money`` itself takes any ISO
+code: a provider's answer in another currency must still be read, to be refused."""
 # Every currency we sell in (Paystack: NGN, GHS, ZAR, KES, USD) has 100 subunits.
 SUBUNITS_PER_UNIT = 100
 # Plain decimal notation only: digits, optionally a point and one or two digits.
@@ -97,6 +100,10 @@ class Money(msgspec.Struct, frozen=True, kw_only=True):
 
 def is_currency_code(code: str) -> bool:
     return _CURRENCY.fullmatch(code) is not None
+
+
+def is_supported_currency(code: str) -> bool:
+    return code in SUPPORTED_CURRENCIES
 
 
 def total(amounts: list[Money], currency: str = DEFAULT_CURRENCY) -> Money:

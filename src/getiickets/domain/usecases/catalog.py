@@ -22,6 +22,7 @@ from getiickets.domain.model.errors import (
     PayloadTooLargeError,
     UnsupportedMediaTypeError,
 )
+from getiickets.domain.model.local_time import DEFAULT_TIMEZONE
 from getiickets.domain.model.money import DEFAULT_CURRENCY, Money
 from getiickets.domain.model.orders import OrderStatus
 from getiickets.domain.usecases.retrying import retry_on_conflict
@@ -66,6 +67,7 @@ class CreateEvent(msgspec.Struct, frozen=True, kw_only=True):
     city: str = ""
     venue: str = ""
     ends_at: datetime | None = None
+    timezone: str = DEFAULT_TIMEZONE
     currency: str = DEFAULT_CURRENCY
     ticket_types: tuple[NewTicketType, ...] = ()
 
@@ -80,6 +82,7 @@ class UpdateEvent(msgspec.Struct, frozen=True, kw_only=True):
     venue: str | msgspec.UnsetType = msgspec.UNSET
     starts_at: datetime | msgspec.UnsetType = msgspec.UNSET
     ends_at: datetime | msgspec.UnsetType | None = msgspec.UNSET
+    timezone: str | msgspec.UnsetType = msgspec.UNSET
 
 
 class TicketTypeView(msgspec.Struct, frozen=True, kw_only=True):
@@ -149,6 +152,7 @@ class Catalog:
             venue=command.venue.strip(),
             starts_at=command.starts_at,
             ends_at=command.ends_at,
+            timezone=command.timezone,
             currency=command.currency,
             created_at=self._clock.now(),
         )

@@ -97,10 +97,20 @@ def _confirmation_data(order: Order, event: Event, tickets: list[Ticket]) -> dic
         "event_id": event.id,
         "event_title": event.title,
         "starts_at": event.starts_at.isoformat(),
+        "timezone": event.timezone,
         "venue": event.venue,
         "city": event.city,
         "total": order.total.major,
         "currency": order.total.currency,
+        "lines": [
+            {
+                "name": line.name,
+                "quantity": line.quantity,
+                "unit_price": line.unit_price.major,
+                "subtotal": line.subtotal.major,
+            }
+            for line in order.lines
+        ],
         "tickets": [
             {
                 "ticket_id": ticket.id,

@@ -6,28 +6,32 @@ ends ``sent``, ``skipped`` (provider not configured, seed behaviour) or ``dead``
 
 from __future__ import annotations
 
-import html
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from getiickets.domain.model.errors import ConflictError, NotFoundError
+from getiickets.domain.model.local_time import DEFAULT_TIMEZONE
+from getiickets.domain.model.money import Money
 from getiickets.domain.model.notifications import Channel, OutboxMessage
 from getiickets.domain.model.orders import OrderStatus
 from getiickets.ports.files import TicketDocument
 from getiickets.ports.notifications import (
     Attachment,
+    ConfirmedLine,
+    ConfirmedTicket,
     DeliveryError,
     EmailMessage,
     ProviderNotConfiguredError,
     SmsMessage,
+    TicketConfirmation,
 )
 
 if TYPE_CHECKING:
     from getiickets.domain.model.tickets import Ticket
     from getiickets.ports.clock import Clock, IdGenerator
     from getiickets.ports.files import FileStorage, TicketRenderer
-    from getiickets.ports.notifications import Mailer, SmsSender
+    from getiickets.ports.notifications import Mailer, MessageComposer, SmsSender
     from getiickets.ports.unit_of_work import UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
@@ -35,9 +39,6 @@ logger = logging.getLogger(__name__)
 DELIVERY_LEASE = timedelta(minutes=5)
 LINK_LIFETIME = timedelta(days=7)
 """Long enough to open the email days later; the app can always sign a new link."""
-SMS_TEXT = (
-    "Your tickets are ready! Order: {order_number}. Check your email for ticket PDFs. - getiickets"
-)
 
 
 def qr_key(ticket: Ticket) -> str:
@@ -85,6 +86,7 @@ class TicketFiles:
         document = TicketDocument(
             event_title=event.title,
             starts_at=event.starts_at,
+            timezone=event.timezone,
             venue=event.venue,
             city=event.city,
             holder_name=ticket.holder_name,
@@ -126,6 +128,7 @@ class Notifications:
         uow: UnitOfWorkFactory,
         mailer: Mailer,
         sms: SmsSender,
+        composer: MessageComposer,
         ticket_files: TicketFiles,
         files: FileStorage,
         clock: Clock,
@@ -134,6 +137,7 @@ class Notifications:
         self._uow = uow
         self._mailer = mailer
         self._sms = sms
+        self._composer = composer
         self._ticket_files = ticket_files
         self._files = files
         self._clock = clock
@@ -208,13 +212,13 @@ class Notifications:
             ticket.ticket_number: await self._files.signed_url(pdf_key(ticket), LINK_LIFETIME)
             for ticket in tickets
         }
-        subject, body_html, body_text = ticket_confirmation(message.data, links)
+        email = self._composer.ticket_email(confirmation_of(message.data, links))
         return EmailMessage(
             to_email=message.recipient,
             to_name=message.recipient_name,
-            subject=subject,
-            html=body_html,
-            text=body_text,
+            subject=email.subject,
+            html=email.html,
+            text=email.text,
             idempotency_key=message.idempotency_key,
             attachments=tuple(
                 Attachment(name=f"ticket-{number}.pdf", url=url) for number, url in links.items()
@@ -222,53 +226,50 @@ class Notifications:
         )
 
     def _sms_message(self, message: OutboxMessage) -> SmsMessage:
+        sms = self._composer.ticket_sms(confirmation_of(message.data, {}))
+        if sms.segments > 1:
+            # Said, not hidden: the buyer gets it in parts and the sender pays per part.
+            logger.info(
+                "SMS %s takes %d %s segments (%d characters)",
+                message.id,
+                sms.segments,
+                sms.encoding,
+                len(sms.body),
+            )
         return SmsMessage(
-            to=message.recipient,
-            body=SMS_TEXT.format(order_number=message.data["order_number"]),
-            idempotency_key=message.idempotency_key,
+            to=message.recipient, body=sms.body, idempotency_key=message.idempotency_key
         )
 
 
-def ticket_confirmation(data: dict[str, Any], links: dict[str, str]) -> tuple[str, str, str]:
-    """Subject, HTML and text of the ticket confirmation email."""
-    title = data["event_title"]
-    where = ", ".join(part for part in (data.get("venue"), data.get("city")) if part)
-    tickets = data["tickets"]
-    text_lines = [
-        f"Hello {data['buyer_name']},",
-        "",
-        f"Your tickets for {title} are ready.",
-        f"When: {data['starts_at']}",
-        f"Where: {where}",
-        f"Order: {data['order_number']} (total {data['total']} {data['currency']})",
-        "",
-        *(
-            f"- {t['ticket_type']} ticket {t['ticket_number']}: {links.get(t['ticket_number'], '')}"
-            for t in tickets
+def confirmation_of(data: dict[str, Any], links: dict[str, str]) -> TicketConfirmation:
+    """The outbox row's snapshot as typed facts. Rows written before time zones and
+    order lines were recorded read as Lagos events with no line summary."""
+    currency = data["currency"]
+    return TicketConfirmation(
+        buyer_name=data["buyer_name"],
+        event_title=data["event_title"],
+        starts_at=datetime.fromisoformat(data["starts_at"]),
+        timezone=data.get("timezone") or DEFAULT_TIMEZONE,
+        venue=data.get("venue") or "",
+        city=data.get("city") or "",
+        order_number=data["order_number"],
+        total=Money.parse(data["total"], currency),
+        lines=tuple(
+            ConfirmedLine(
+                name=line["name"],
+                quantity=line["quantity"],
+                unit_price=Money.parse(line["unit_price"], currency),
+                subtotal=Money.parse(line["subtotal"], currency),
+            )
+            for line in data.get("lines", ())
         ),
-        "",
-        "Show the QR code on each ticket at the door.",
-        "- getiickets",
-    ]
-    e = html.escape
-    rows = "".join(
-        f"<li>{e(t['ticket_type'])} ticket <strong>{e(t['ticket_number'])}</strong>"
-        + (
-            f' - <a href="{e(links[t["ticket_number"]])}">PDF</a>'
-            if t["ticket_number"] in links
-            else ""
-        )
-        + "</li>"
-        for t in tickets
+        tickets=tuple(
+            ConfirmedTicket(
+                ticket_number=ticket["ticket_number"],
+                ticket_type=ticket.get("ticket_type", ""),
+                holder_name=ticket.get("holder_name") or data["buyer_name"],
+                pdf_url=links.get(ticket["ticket_number"]),
+            )
+            for ticket in data["tickets"]
+        ),
     )
-    body_html = (
-        "<html><body>"
-        f"<p>Hello {e(data['buyer_name'])},</p>"
-        f"<p>Your tickets for <strong>{e(title)}</strong> are ready.</p>"
-        f"<p>When: {e(data['starts_at'])}<br>Where: {e(where)}<br>"
-        f"Order: {e(data['order_number'])} (total {e(data['total'])} {e(data['currency'])})</p>"
-        f"<ul>{rows}</ul>"
-        "<p>Show the QR code on each ticket at the door.</p><p>- getiickets</p>"
-        "</body></html>"
-    )
-    return f"Your Tickets for {title}", body_html, "\n".join(text_lines)

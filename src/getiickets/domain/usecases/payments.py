@@ -33,6 +33,7 @@ from getiickets.domain.model.errors import (
     PaymentProviderUnavailableError,
 )
 from getiickets.domain.model.inventory import Confirmation, Hold
+from getiickets.domain.model.local_time import readable_time
 from getiickets.domain.model.orders import Order, OrderLine, OrderStatus, payment_reference
 from getiickets.domain.model.payments import (
     InboxEvent,
@@ -163,13 +164,20 @@ class Payments:
                 access_code=order.access_code,
                 reference=reference,
             )
+        metadata = {"orderId": order.id, "eventId": order.event_id}
+        async with self._uow() as uow:  # closed before the gateway is called
+            event = await uow.events.get(order.event_id)
+        if event is not None:
+            # Shown to the payer on the checkout page: what and when, in the event's time.
+            metadata["event"] = event.title
+            metadata["eventStarts"] = readable_time(event.starts_at, event.timezone)
         checkout = await self._gateway.initialize(
             PaymentRequest(
                 reference=reference,
                 email=order.buyer.email,
                 amount=order.total,
                 callback_url=f"{self._callback_url}?order_id={order.id}",
-                metadata={"orderId": order.id, "eventId": order.event_id},
+                metadata=metadata,
             )
         )
         await self._remember_checkout(order.id, checkout)

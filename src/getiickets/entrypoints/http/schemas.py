@@ -7,7 +7,7 @@ else, so a field is spelled once.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 import msgspec
@@ -37,7 +37,18 @@ Id = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=NO_CONTRO
 Quantity = Annotated[int, msgspec.Meta(ge=1, le=1000)]
 Capacity = Annotated[int, msgspec.Meta(ge=0, le=10_000_000)]
 MaxPerOrder = Annotated[int, msgspec.Meta(ge=1, le=1000)]
-Currency = Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$")]
+TimeZone = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=64,
+        pattern=NO_CONTROL,
+        description="IANA time zone where the event happens; texts for people show times there",
+        examples=["Africa/Lagos"],
+    ),
+]
+Currency = Literal["NGN", "GHS", "ZAR", "KES", "USD"]
+"""Paystack's currencies (``SUPPORTED_CURRENCIES``): an enum in the OpenAPI document."""
 
 
 class Request(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -102,6 +113,7 @@ class CreateEventBody(Request):
     city: Text = ""
     venue: Text = ""
     ends_at: AwareDatetime | None = None
+    timezone: TimeZone = "Africa/Lagos"
     currency: Currency = "NGN"
     ticket_types: Annotated[list[TicketTypeBody], msgspec.Meta(max_length=50)] = []
 
@@ -114,6 +126,7 @@ class UpdateEventBody(Request):
     venue: Text | msgspec.UnsetType = msgspec.UNSET
     starts_at: AwareDatetime | msgspec.UnsetType = msgspec.UNSET
     ends_at: AwareDatetime | msgspec.UnsetType | None = msgspec.UNSET
+    timezone: TimeZone | msgspec.UnsetType = msgspec.UNSET
 
 
 class TicketTypeOut(msgspec.Struct, kw_only=True):
@@ -138,6 +151,7 @@ class EventOut(msgspec.Struct, kw_only=True):
     venue: str
     starts_at: datetime
     ends_at: datetime | None
+    timezone: str
     currency: str
     status: str
     organizer_id: str
@@ -162,8 +176,8 @@ def ticket_type_view(view: TicketTypeView) -> TicketTypeOut:
         capacity=ticket_type.capacity,
         available=view.available,
         max_per_order=ticket_type.max_per_order,
-        sales_start=ticket_type.sales_start,
-        sales_end=ticket_type.sales_end,
+        sales_start=_utc(ticket_type.sales_start),
+        sales_end=_utc(ticket_type.sales_end),
     )
 
 
@@ -177,14 +191,20 @@ def event_view(view: EventView) -> EventOut:
         category=event.category,
         city=event.city,
         venue=event.venue,
-        starts_at=event.starts_at,
-        ends_at=event.ends_at,
+        starts_at=event.starts_at.astimezone(UTC),
+        ends_at=_utc(event.ends_at),
+        timezone=event.timezone,
         currency=event.currency,
         status=event.status.value,
         organizer_id=event.organizer_id,
         image_url=view.image_url,
         ticket_types=[ticket_type_view(item) for item in view.ticket_types],
     )
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """API.md: times in responses are UTC, whatever offset the organizer wrote them with."""
+    return None if moment is None else moment.astimezone(UTC)
 
 
 def event_list_view(page: EventList) -> EventListOut:

@@ -83,6 +83,7 @@ class EventsController(Controller):
             city=data.city,
             venue=data.venue,
             ends_at=data.ends_at,
+            timezone=data.timezone,
             currency=data.currency,
             ticket_types=tuple(
                 _new_ticket_type(body, data.currency, f"ticket_types.{index}")
