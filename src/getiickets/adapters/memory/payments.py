@@ -26,6 +26,7 @@ from typing import Literal
 
 import msgspec
 
+from getiickets.adapters.memory.connections import check_no_unit_open
 from getiickets.domain.model.errors import NotFoundError, PaymentProviderError
 from getiickets.domain.model.money import Money
 from getiickets.domain.model.payments import (
@@ -210,6 +211,8 @@ class InMemoryPaymentGateway:
         self._failing_operation = on
 
     def _maybe_fail(self, operation: Operation) -> None:
+        # A provider call can take seconds: never while a unit of work holds a connection.
+        check_no_unit_open(f"the payment gateway's {operation}")
         if self._failing_operation not in {None, operation}:
             return
         if self._failures_left > 0 and self._failure is not None:

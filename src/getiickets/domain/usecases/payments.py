@@ -1,9 +1,11 @@
 """Payments: starting a checkout, and applying what the provider says, exactly once.
 
-The webhook, ``/payments/verify`` and the expiry sweep all end in ``apply``: the
-transaction is verified with the provider (a webhook body is never trusted), then
-one unit of work decides and records the effects. Concurrent or repeated deliveries
-race on the order's version; the losers re-read and find the work done.
+The webhook, ``/payments/verify``, the worker's payment checks and the expiry sweep all
+end in ``apply``: the transaction is verified with the provider (a webhook body is never
+trusted), then one unit of work decides; when stock has to be sold, the inventory is
+called outside any unit and the next unit records the effects (never a second
+connection while holding one). Concurrent or repeated deliveries race on the order's
+version; the losers re-read and find the work done.
 
 Stock rules while applying a success:
 - a pending order's own holds are confirmed (sold);
@@ -16,6 +18,7 @@ Stock rules while applying a success:
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import hashlib
 import logging
@@ -25,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from getiickets.domain.model.errors import (
+    ConflictError,
     DuplicateError,
     InvalidSignatureError,
     InvalidStateError,
@@ -107,6 +111,18 @@ class WebhookOutcome(enum.StrEnum):
 class WebhookReceipt(msgspec.Struct, frozen=True, kw_only=True):
     outcome: WebhookOutcome
     key: str | None = None
+
+
+@dataclasses.dataclass
+class _Stock:
+    """What taking a paid order's stock did, between the two units of work."""
+
+    kept: list[HoldRef] = dataclasses.field(default_factory=list)
+    """The order's own holds, now sold."""
+    retaken: dict[str, str] = dataclasses.field(default_factory=dict)
+    """Ticket type id -> the late hold sold in place of a lapsed one."""
+    sold_out: bool = False
+    """A lapsed line found no stock left: the payment goes back."""
 
 
 class _Envelope(msgspec.Struct, kw_only=True):
@@ -296,6 +312,14 @@ class Payments:
     async def _apply_once(
         self, verification: PaymentVerification, inbox: str | None
     ) -> tuple[AppliedPayment, list[HoldRef]]:
+        """Decide in one unit of work, take stock outside any unit, write in the next.
+
+        The inventory is never called while a unit is open: with one pooled connection
+        (the seed's pooler URL) that call would wait for the connection its own unit
+        holds. If the order changed between the two units, ``ConflictError`` sends the
+        whole attempt round again; the stock calls are idempotent (confirming a sold
+        hold answers ``ALREADY_CONFIRMED``, late holds have derived ids).
+        """
         # Nothing is given back if this fails: the holds taken here are shared with any
         # concurrent report of the same payment (their ids are derived), so returning
         # them could unsell what the winner sold. Unconfirmed ones lapse by themselves.
@@ -303,21 +327,35 @@ class Payments:
             order = await uow.orders.get_by_reference(verification.reference)
             if order is None:
                 raise NotFoundError("no order has this payment reference")
-            outcome, release = await self._effects(uow, order, verification)
-            if outcome not in {PaymentOutcome.ALREADY_APPLIED, PaymentOutcome.PENDING}:
-                await uow.orders.save(order)
+            settled = self._settle_without_stock(order, verification)
+            if settled is not None:
+                outcome, release = settled
+                if outcome not in {PaymentOutcome.ALREADY_APPLIED, PaymentOutcome.PENDING}:
+                    await uow.orders.save(order)
+                if inbox is not None:
+                    await self._mark_in(uow, inbox)
+                await uow.commit()
+                applied = AppliedPayment(outcome=outcome, order=order, verification=verification)
+                return applied, release
+        now = self._clock.now()
+        stock = await self._take_stock(order, now)
+        async with self._uow() as uow:
+            current = await uow.orders.get(order.id)
+            if current is None or current.version != order.version:
+                raise ConflictError("the order changed while its stock was taken")
+            outcome, release = await self._take_payment(uow, current, stock, now)
+            await uow.orders.save(current)
             if inbox is not None:
                 await self._mark_in(uow, inbox)
             await uow.commit()
-        applied = AppliedPayment(outcome=outcome, order=order, verification=verification)
-        return applied, release
+        return AppliedPayment(outcome=outcome, order=current, verification=verification), release
 
-    async def _effects(  # noqa: PLR0911 - one return per decision reads best
-        self, uow: UnitOfWork, order: Order, verification: PaymentVerification
-    ) -> tuple[PaymentOutcome, list[HoldRef]]:
-        """Change ``order`` (not yet saved); returns the outcome and the holds to
-        release once the change is committed."""
-        now = self._clock.now()
+    def _settle_without_stock(  # noqa: PLR0911 - one return per decision reads best
+        self, order: Order, verification: PaymentVerification
+    ) -> tuple[PaymentOutcome, list[HoldRef]] | None:
+        """Change ``order`` (not yet saved) where no stock has to be taken; returns the
+        outcome and the holds to release once the change is committed, or None when the
+        payment is to be honoured (stock first)."""
         decision = decide(order, verification)
         if decision is PaymentDecision.ALREADY_APPLIED:
             return PaymentOutcome.ALREADY_APPLIED, []
@@ -336,14 +374,14 @@ class Payments:
                 (line.ticket_type_id, line.hold_id) for line in order.lines
             ]
         if order.status is OrderStatus.CANCELLED:
-            order.mark_refunded(now, refund_due=True)
+            order.mark_refunded(self._clock.now(), refund_due=True)
             return PaymentOutcome.REFUNDED, []
-        return await self._take_payment(uow, order, now)
+        return None
 
-    async def _take_payment(
-        self, uow: UnitOfWork, order: Order, now: datetime
-    ) -> tuple[PaymentOutcome, list[HoldRef]]:
-        kept: list[HoldRef] = []
+    async def _take_stock(self, order: Order, now: datetime) -> _Stock:
+        """Sell the order's stock in the inventory: its own holds while it owns them,
+        else fresh ones (a late payment), stopping at the first line without stock."""
+        stock = _Stock()
         lapsed: list[OrderLine] = []
         for line in order.lines:
             # Only a pending order still owns its holds; anyone who moved it out of
@@ -354,15 +392,20 @@ class Payments:
                 and await self._inventory.confirm(line.ticket_type_id, line.hold_id)
                 is not Confirmation.LAPSED
             ):
-                kept.append((line.ticket_type_id, line.hold_id))
+                stock.kept.append((line.ticket_type_id, line.hold_id))
             else:
                 lapsed.append(line)
-        retaken: dict[str, str] = {}
         for line in lapsed:
             if not await self._retake(order, line, now):
+                stock.sold_out = True
                 break
-            retaken[line.ticket_type_id] = late_hold_id(order, line)
-        if len(retaken) < len(lapsed):
+            stock.retaken[line.ticket_type_id] = late_hold_id(order, line)
+        return stock
+
+    async def _take_payment(
+        self, uow: UnitOfWork, order: Order, stock: _Stock, now: datetime
+    ) -> tuple[PaymentOutcome, list[HoldRef]]:
+        if stock.sold_out:
             logger.warning("order %s paid late and sold out: refunding", order.id)
             if order.status is OrderStatus.PENDING:
                 # Its holds lapsed before the sweep got to it: the reservation is over,
@@ -371,11 +414,11 @@ class Payments:
             order.mark_refunded(now, refund_due=True)
             # Given back only once this refund is committed: a concurrent report of the
             # same payment may be about to sell the very same holds.
-            return PaymentOutcome.REFUNDED, kept + list(retaken.items())
+            return PaymentOutcome.REFUNDED, stock.kept + list(stock.retaken.items())
         order.rehold(
             [
-                msgspec.structs.replace(line, hold_id=retaken[line.ticket_type_id])
-                if line.ticket_type_id in retaken
+                msgspec.structs.replace(line, hold_id=stock.retaken[line.ticket_type_id])
+                if line.ticket_type_id in stock.retaken
                 else line
                 for line in order.lines
             ]
