@@ -69,6 +69,20 @@ REFUND_PROCESSED = "refund.processed"
 INBOX_LEASE = timedelta(minutes=2)
 INBOX_FIRST_RETRY = timedelta(seconds=30)
 INBOX_LONGEST_RETRY = timedelta(hours=1)
+CHARGE_SUCCESS = "charge.success"
+PAYMENT_CHECK_BACKOFF = (
+    timedelta(seconds=30),
+    timedelta(minutes=1),
+    timedelta(minutes=2),
+    timedelta(minutes=5),
+)
+"""When the worker asks the provider about an initialized payment with nothing applied
+yet: after each of these in turn, then every last one while the order is pending. Most
+buyers pay within a minute or two; a missed webhook then costs them seconds, not the
+whole reservation."""
+DELIVERY_WINDOW = timedelta(hours=72)
+"""How long Paystack keeps resending a webhook: an event row of an order that stopped
+waiting stays open this long for a late delivery, without being polled."""
 _PROVIDER_TROUBLE = (PaymentProviderUnavailableError, PaymentProviderError)
 
 
@@ -165,6 +179,8 @@ class Payments:
                         payment_reference(self._clock.now(), self._ids.new_uuid())
                     )
                     await uow.orders.save(order)
+                    # In the same transaction: a reference never exists unwatched.
+                    await uow.payment_inbox.add(self._expected_charge(order))
                     await uow.commit()
                 elif order.status is not OrderStatus.PENDING:
                     raise InvalidStateError(f"a {order.status} order cannot be paid")
@@ -191,6 +207,21 @@ class Payments:
         await self._remember_checkout(order.id, checkout)
         return checkout
 
+    def _expected_charge(self, order: Order) -> InboxEvent:
+        """The open event row of a new payment: the worker polls the provider about it
+        on ``PAYMENT_CHECK_BACKOFF`` until a delivery or a poll applies it."""
+        assert order.payment_reference is not None  # noqa: S101 - just attached
+        now = self._clock.now()
+        return InboxEvent(
+            key=inbox_key(PROVIDER, CHARGE_SUCCESS, order.payment_reference),
+            provider=PROVIDER,
+            event_type=CHARGE_SUCCESS,
+            reference=order.payment_reference,
+            payload=b"",
+            received_at=now,
+            next_attempt_at=now + PAYMENT_CHECK_BACKOFF[0],
+        )
+
     async def _remember_checkout(self, order_id: str, checkout: PaymentInitialization) -> None:
         async def attempt() -> None:
             async with self._uow() as uow:
@@ -214,7 +245,9 @@ class Payments:
     ) -> AppliedPayment:
         """Record what a verified transaction means for its order, exactly once.
 
-        With ``inbox``, that webhook event is marked processed in the same transaction.
+        The reference's event rows (``inbox``, and the ``charge.success`` row every
+        payment opens) are closed in the same transaction once something was applied;
+        while the provider reports nothing to apply they stay open, polled on a backoff.
         """
         applied, release = await retry_on_conflict(lambda: self._apply_once(verification, inbox))
         for ticket_type_id, hold_id in release:
@@ -264,8 +297,23 @@ class Payments:
                 await uow.payment_inbox.add(event)
                 await uow.commit()
         except DuplicateError:
-            return WebhookReceipt(outcome=WebhookOutcome.DUPLICATE, key=event.key)
+            outcome = await retry_on_conflict(lambda: self._redeliver(event))
+            return WebhookReceipt(outcome=outcome, key=event.key)
         return WebhookReceipt(outcome=WebhookOutcome.ACCEPTED, key=event.key)
+
+    async def _redeliver(self, event: InboxEvent) -> WebhookOutcome:
+        """A delivery of an event already stored: a duplicate only if that event was
+        applied or a delivery being processed right now will apply it. An event whose
+        verification found nothing to apply yet (or only polled so far) is processed
+        again, now: an early ``charge.success`` must not swallow the real one."""
+        async with self._uow() as uow:
+            stored = await uow.payment_inbox.get(event.key)
+            if stored is None or stored.is_processed or stored.is_in_flight:
+                return WebhookOutcome.DUPLICATE
+            stored.redeliver(event.payload, event.received_at)
+            await uow.payment_inbox.save(stored)
+            await uow.commit()
+        return WebhookOutcome.ACCEPTED
 
     async def process(self, key: str) -> None:
         """Apply a stored webhook event. On failure it stays unprocessed, for a retry."""
@@ -285,7 +333,8 @@ class Payments:
             raise
 
     async def retry_inbox(self, limit: int = 50) -> int:
-        """Worker: retry webhook events whose processing failed; returns how many succeeded."""
+        """Worker: process the due open events, webhook retries and payment checks alike
+        (each verifies with the provider, outside any unit); returns how many ran."""
         async with self._uow() as uow:
             due = await uow.payment_inbox.due_for_retry(self._clock.now(), limit, INBOX_LEASE)
             await uow.commit()
@@ -332,8 +381,7 @@ class Payments:
                 outcome, release = settled
                 if outcome not in {PaymentOutcome.ALREADY_APPLIED, PaymentOutcome.PENDING}:
                     await uow.orders.save(order)
-                if inbox is not None:
-                    await self._mark_in(uow, inbox)
+                await self._settle_inbox(uow, inbox, order, outcome)
                 await uow.commit()
                 applied = AppliedPayment(outcome=outcome, order=order, verification=verification)
                 return applied, release
@@ -345,8 +393,7 @@ class Payments:
                 raise ConflictError("the order changed while its stock was taken")
             outcome, release = await self._take_payment(uow, current, stock, now)
             await uow.orders.save(current)
-            if inbox is not None:
-                await self._mark_in(uow, inbox)
+            await self._settle_inbox(uow, inbox, current, outcome)
             await uow.commit()
         return AppliedPayment(outcome=outcome, order=current, verification=verification), release
 
@@ -476,13 +523,27 @@ class Payments:
         try:
             verification = await self._gateway.verify(event.reference)
         except NotFoundError:
-            logger.info("webhook for unknown reference %s acknowledged", event.reference)
-            await self._mark_processed(event.key)
+            # Unknown to the provider: an initialize whose request never arrived, or
+            # whose answer was lost. Keep looking while an order waits for it.
+            logger.info("no transaction %s at the provider (yet)", event.reference)
+            await self._unknown_to_provider(event.key, event.reference)
             return
         try:
             await self.apply(verification, inbox=event.key)
         except NotFoundError:
             await self._mark_processed(event.key)
+
+    async def _unknown_to_provider(self, key: str, reference: str) -> None:
+        async def attempt() -> None:
+            async with self._uow() as uow:
+                order = await uow.orders.get_by_reference(reference)
+                if order is None:
+                    await self._mark_in(uow, key)
+                else:
+                    await self._keep_open(uow, key, order)
+                await uow.commit()
+
+        await retry_on_conflict(attempt)
 
     async def _process_refund(self, event: InboxEvent) -> None:
         async def attempt() -> list[OrderLine]:
@@ -513,6 +574,42 @@ class Payments:
                 await uow.commit()
 
         await retry_on_conflict(attempt)
+
+    async def _settle_inbox(
+        self,
+        uow: UnitOfWork,
+        inbox: str | None,
+        order: Order,
+        outcome: PaymentOutcome,
+    ) -> None:
+        if inbox is None:
+            # The payment's own row is left to its next poll (or delivery), which finds
+            # the work done and closes it: a first delivery is then still "accepted".
+            return
+        if outcome is PaymentOutcome.PENDING:
+            await self._keep_open(uow, inbox, order)
+        else:
+            await self._mark_in(uow, inbox)
+
+    async def _keep_open(self, uow: UnitOfWork, key: str, order: Order | None) -> None:
+        """Nothing to apply yet: look again on the backoff while the order waits for its
+        money; once it stopped waiting, only a late delivery reopens the row."""
+        event = await uow.payment_inbox.get(key)
+        if event is None or event.is_processed:
+            return
+        now = self._clock.now()
+        if order is not None and order.status is OrderStatus.PENDING:
+            # The first step was waited before this check (the row was opened with it).
+            last = len(PAYMENT_CHECK_BACKOFF) - 1
+            step = PAYMENT_CHECK_BACKOFF[min(event.attempts + 1, last)]
+            event.keep_open("nothing to apply yet", now + step)
+        elif now < event.received_at + DELIVERY_WINDOW:
+            event.keep_open(
+                "nothing to apply; open for a late delivery", event.received_at + DELIVERY_WINDOW
+            )
+        else:
+            event.mark_processed(now)
+        await uow.payment_inbox.save(event)
 
     async def _mark_in(self, uow: UnitOfWork, key: str) -> None:
         event = await uow.payment_inbox.get(key)
