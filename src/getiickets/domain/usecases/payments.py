@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from getiickets.domain.model.errors import (
+    CheckoutUnavailableError,
     ConflictError,
     DuplicateError,
     InvalidSignatureError,
@@ -42,6 +43,7 @@ from getiickets.domain.model.payments import (
     InboxEvent,
     PaymentDecision,
     PaymentInitialization,
+    PaymentStatus,
     PaymentVerification,
     decide,
     inbox_key,
@@ -84,6 +86,9 @@ DELIVERY_WINDOW = timedelta(hours=72)
 """How long Paystack keeps resending a webhook: an event row of an order that stopped
 waiting stays open this long for a late delivery, without being polled."""
 _PROVIDER_TROUBLE = (PaymentProviderUnavailableError, PaymentProviderError)
+_NO_CHECKOUT = "the payment provider could not start a checkout; please try again shortly"
+"""The one thing a buyer is told when initialize fails: provider wording stays in logs."""
+_SETTLED = frozenset({PaymentStatus.SUCCESS, PaymentStatus.FAILED, PaymentStatus.REVERSED})
 
 
 HoldRef = tuple[str, str]
@@ -107,6 +112,8 @@ class PaymentOutcome(enum.StrEnum):
     PENDING = "pending"
     REFUNDED = "refunded"
     """Money arrived for an order that can no longer be honoured; it goes back."""
+    DOUBLE_CHARGE_REFUNDED = "double_charge_refunded"
+    """A second reference of an order already paid was paid too: that money goes back."""
 
 
 class AppliedPayment(msgspec.Struct, frozen=True, kw_only=True):
@@ -187,25 +194,92 @@ class Payments:
                 return order
 
         order = await retry_on_conflict(attempt)
-        reference = order.payment_reference
-        assert reference is not None  # noqa: S101 - attached just above
         if order.checkout_url and order.access_code:
-            return PaymentInitialization(
-                authorization_url=order.checkout_url,
-                access_code=order.access_code,
-                reference=reference,
-            )
-        checkout = await self._gateway.initialize(
-            PaymentRequest(
-                reference=reference,
-                email=order.buyer.email,
-                amount=order.total,
-                callback_url=f"{self._callback_url}?order_id={order.id}",
-                metadata={"orderId": order.id, "eventId": order.event_id},
-            )
-        )
+            return self._remembered(order)
+        try:
+            checkout = await self._start_checkout(order)
+        except CheckoutUnavailableError:
+            # Paystack has the reference but its link was lost with an answer, and it
+            # never gives it again: settle what it knows, else pay with a fresh reference.
+            order = await self._after_lost_checkout(order)
+            if order.checkout_url and order.access_code:
+                return self._remembered(order)
+            try:
+                checkout = await self._start_checkout(order)
+            except CheckoutUnavailableError:
+                raise PaymentProviderUnavailableError(_NO_CHECKOUT) from None
         await self._remember_checkout(order.id, checkout)
         return checkout
+
+    @staticmethod
+    def _remembered(order: Order) -> PaymentInitialization:
+        # Callers checked all three.
+        assert order.payment_reference is not None  # noqa: S101
+        assert order.checkout_url is not None  # noqa: S101
+        assert order.access_code is not None  # noqa: S101
+        return PaymentInitialization(
+            authorization_url=order.checkout_url,
+            access_code=order.access_code,
+            reference=order.payment_reference,
+        )
+
+    async def _start_checkout(self, order: Order) -> PaymentInitialization:
+        """``gateway.initialize`` for the order's reference; any failure but a lost link
+        is answered ``payment_provider_unavailable`` in plain words (details logged)."""
+        reference = order.payment_reference
+        assert reference is not None  # noqa: S101 - attached before
+        try:
+            return await self._gateway.initialize(
+                PaymentRequest(
+                    reference=reference,
+                    email=order.buyer.email,
+                    amount=order.total,
+                    callback_url=f"{self._callback_url}?order_id={order.id}",
+                    metadata={"orderId": order.id, "eventId": order.event_id},
+                )
+            )
+        except CheckoutUnavailableError:
+            raise
+        except _PROVIDER_TROUBLE as error:
+            logger.warning("checkout of order %s not started: %s", order.id, error.detail)
+            raise PaymentProviderUnavailableError(_NO_CHECKOUT) from None
+
+    async def _after_lost_checkout(self, order: Order) -> Order:
+        """Verify the reference whose link was lost: a settled transaction is applied (a
+        paid or failed order needs no checkout: ``InvalidStateError``); otherwise the
+        order moves to a fresh reference, keeping the old one (its late success is still
+        this order's, and a second success is refunded)."""
+        lost = order.payment_reference
+        assert lost is not None  # noqa: S101 - attached before
+        try:
+            verification: PaymentVerification | None = await self._gateway.verify(lost)
+        except NotFoundError:
+            verification = None
+        except _PROVIDER_TROUBLE as error:
+            logger.warning("lost checkout %s not verified: %s", lost, error.detail)
+            raise PaymentProviderUnavailableError(_NO_CHECKOUT) from None
+        if verification is not None and verification.status in _SETTLED:
+            applied = await self.apply(verification)
+            if applied.order.status is not OrderStatus.PENDING:
+                raise InvalidStateError(f"a {applied.order.status} order cannot be paid")
+
+        async def rotate() -> Order:
+            async with self._uow() as uow:
+                current = await uow.orders.get(order.id)
+                if current is None:
+                    raise NotFoundError("order not found")
+                if current.payment_reference != lost:
+                    return current  # another request moved it on already
+                current.move_to_fresh_reference(
+                    payment_reference(self._clock.now(), self._ids.new_uuid())
+                )
+                await uow.orders.save(current)
+                await uow.payment_inbox.add(self._expected_charge(current))
+                await uow.commit()
+                return current
+
+        logger.warning("order %s: checkout of %s lost; moving to a fresh reference", order.id, lost)
+        return await retry_on_conflict(rotate)
 
     def _expected_charge(self, order: Order) -> InboxEvent:
         """The open event row of a new payment: the worker polls the provider about it
@@ -226,7 +300,11 @@ class Payments:
         async def attempt() -> None:
             async with self._uow() as uow:
                 order = await uow.orders.get(order_id)
-                if order is None or order.checkout_url:
+                if (
+                    order is None
+                    or order.checkout_url
+                    or order.payment_reference != checkout.reference
+                ):
                     return
                 order.remember_checkout(checkout.authorization_url, checkout.access_code)
                 await uow.orders.save(order)
@@ -256,6 +334,15 @@ class Payments:
             await confirm_sold(self._inventory, applied.order)
         if applied.outcome is PaymentOutcome.REFUNDED and applied.order.refund_due:
             await self._request_refund(applied.order.id)
+        if applied.outcome is PaymentOutcome.DOUBLE_CHARGE_REFUNDED:
+            # Raises if the provider cannot take it now: the event row stays open and
+            # the next delivery or retry refunds it (refunds are idempotent there).
+            await self._gateway.refund(verification.reference)
+            logger.warning(
+                "order %s: second charge %s refunded", applied.order.id, verification.reference
+            )
+            if inbox is not None:
+                await self._mark_processed(inbox)
         return applied
 
     async def settle_before_expiry(self, order: Order) -> bool:
@@ -391,6 +478,7 @@ class Payments:
             current = await uow.orders.get(order.id)
             if current is None or current.version != order.version:
                 raise ConflictError("the order changed while its stock was taken")
+            current.paid_through(verification.reference)
             outcome, release = await self._take_payment(uow, current, stock, now)
             await uow.orders.save(current)
             await self._settle_inbox(uow, inbox, current, outcome)
@@ -403,6 +491,16 @@ class Payments:
         """Change ``order`` (not yet saved) where no stock has to be taken; returns the
         outcome and the holds to release once the change is committed, or None when the
         payment is to be honoured (stock first)."""
+        if verification.reference != order.payment_reference:
+            # An older reference of this order (its checkout link was lost).
+            if verification.status is not PaymentStatus.SUCCESS:
+                # Only the current reference's failure can fail the order.
+                waiting = decide(order, verification) is PaymentDecision.WAIT
+                return (PaymentOutcome.PENDING if waiting else PaymentOutcome.ALREADY_APPLIED), []
+            if order.status in {OrderStatus.PAID, OrderStatus.REFUNDED}:
+                return PaymentOutcome.DOUBLE_CHARGE_REFUNDED, []
+            if verification.amount == order.total:
+                order.paid_through(verification.reference)
         decision = decide(order, verification)
         if decision is PaymentDecision.ALREADY_APPLIED:
             return PaymentOutcome.ALREADY_APPLIED, []
@@ -582,8 +680,8 @@ class Payments:
         order: Order,
         outcome: PaymentOutcome,
     ) -> None:
-        if inbox is None:
-            # The payment's own row is left to its next poll (or delivery), which finds
+        if inbox is None or outcome is PaymentOutcome.DOUBLE_CHARGE_REFUNDED:
+            # Closed once the money is back (see ``apply``). The payment's own row is left to its next poll (or delivery), which finds
             # the work done and closes it: a first delivery is then still "accepted".
             return
         if outcome is PaymentOutcome.PENDING:
