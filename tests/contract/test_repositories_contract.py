@@ -134,6 +134,35 @@ async def test_order_with_lines_buyer_and_money_round_trips(
     assert stored.total.amount == (2 + 1 + 4) * 500_000
 
 
+async def test_an_order_is_found_by_every_reference_it_ever_had(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    show = make.event()
+    order = make.order(show, paid_at=None, refunded_at=None, refund_due=False)
+    order.status = OrderStatus.PENDING
+    await store(uow_factory, show, order)
+    first = order.payment_reference
+    assert first is not None
+
+    for fresh in ("TKT-2-second", "TKT-3-third"):
+        async with uow_factory() as uow:
+            current = await uow.orders.get(order.id)
+            assert current is not None
+            current.move_to_fresh_reference(fresh)
+            await uow.orders.save(current)
+            await uow.commit()
+
+    async with uow_factory() as uow:
+        stored = await uow.orders.get(order.id)
+        assert stored is not None
+        assert (stored.payment_reference, stored.past_references) == (
+            "TKT-3-third",
+            [first, "TKT-2-second"],
+        )
+        for reference in (first, "TKT-2-second", "TKT-3-third"):
+            assert await uow.orders.get_by_reference(reference) == stored
+
+
 async def test_ticket_round_trips(uow_factory: UnitOfWorkFactory) -> None:
     show = make.event()
     sold = make.order(show)

@@ -7,7 +7,11 @@ Every test here runs against both backends:
   mounted at /sandbox, exactly what a new user gets;
 - ``postgres-redis``: DATABASE_URL (a fresh database per module, migrated), REDIS_URL
   (the server's keys under a prefix of its own, removed afterwards) and
-  TICKET_SIGNING_KEY: the production shape, with payments still going to the sandbox.
+  TICKET_SIGNING_KEY: the production shape, with payments still going to the sandbox;
+- ``postgres-pooler``: PostgreSQL alone (the SQL inventory, no Redis) through the
+  seed's pooler URL, ``?pgbouncer=true&connection_limit=1``: one connection for
+  everything, so any use case that waits for a second connection while holding one
+  deadlocks here (payments did).
 
 APP_BASE_URL is the server's own address, so checkout links, the sandbox's webhooks
 and the callback all come back to it. One server per module and backend: tests keep
@@ -41,7 +45,10 @@ BACKENDS = (
     pytest.param(
         "postgres-redis", id="postgres-redis", marks=[pytest.mark.postgres, pytest.mark.redis]
     ),
+    pytest.param("postgres-pooler", id="postgres-pooler", marks=[pytest.mark.postgres]),
 )
+POOLER_QUERY = "pgbouncer=true&connection_limit=1"
+"""The seed's own pooler configuration (Supabase): one connection per process."""
 SHORT_TTL_SECONDS = 3
 """Below the 60 s that RESERVATION_TTL_SECONDS allows: set on the settings object after
 ``load_settings``, so that expiry and late payments happen within a test's patience."""
@@ -106,6 +113,12 @@ def live_app(
                 # Servers of other runs and modules (each on its own database) must not
                 # read each other's cached event lists and login counters.
                 "REDIS_KEY_PREFIX": redis_prefix,
+                "TICKET_SIGNING_KEY": secrets.token_urlsafe(32),
+            }
+        elif backend == "postgres-pooler":
+            url = _database(request, stack)
+            environ |= {
+                "DATABASE_URL": f"{url}{'&' if '?' in url else '?'}{POOLER_QUERY}",
                 "TICKET_SIGNING_KEY": secrets.token_urlsafe(32),
             }
         settings = load_settings(environ)

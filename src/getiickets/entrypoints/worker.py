@@ -5,7 +5,9 @@ side (leases and SKIP LOCKED claims in the repositories):
 - expire orders whose reservation ended, after asking Paystack about those with a
   payment under way (Paystack sends no webhook for failures);
 - deliver the outbox (email, SMS) with backoff;
-- retry webhook events whose processing failed;
+- process the open payment events: webhook retries, and checks with Paystack of every
+  initialized payment on a backoff (30 s, 1, 2, 5 min, then every 5 min), so a missed
+  webhook costs seconds, not the reservation;
 - ask for refunds that could not be requested before;
 - render and store ticket QR images and PDFs.
 

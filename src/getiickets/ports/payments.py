@@ -26,7 +26,9 @@ class PaymentRequest(msgspec.Struct, frozen=True, kw_only=True):
 
 class PaymentGateway(Protocol):
     """Errors: ``PaymentProviderUnavailableError`` after retries, ``PaymentProviderError``
-    for a refusal, ``NotFoundError`` from ``verify`` for an unknown reference."""
+    for a refusal, ``NotFoundError`` from ``verify`` for an unknown reference, and
+    ``CheckoutUnavailableError`` from ``initialize`` for a reference the provider has but
+    whose checkout link it will not give again (a lost answer)."""
 
     async def initialize(self, request: PaymentRequest) -> PaymentInitialization:
         """Start a transaction; again with the same reference returns the same checkout."""

@@ -73,7 +73,8 @@ class InMemoryDatabase:
                 UniqueIndex(
                     "reference",
                     lambda order: (
-                        [] if order.payment_reference is None else [order.payment_reference]
+                        ([] if order.payment_reference is None else [order.payment_reference])
+                        + order.past_references
                     ),
                     _duplicate("payment reference"),
                 ),

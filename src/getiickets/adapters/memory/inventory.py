@@ -24,6 +24,7 @@ import heapq
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from getiickets.adapters.memory.connections import check_no_unit_open
 from getiickets.domain.model.errors import CacheUnavailableError, NotFoundError
 from getiickets.domain.model.inventory import (
     Confirmation,
@@ -152,5 +153,8 @@ class InMemoryInventory:
             self._stocks[ticket_type_id] = _Stock.from_facts(facts, self._clock.now())
 
     def _check_available(self) -> None:
+        # Every operation passes here first: the real inventories need a connection
+        # (or a Redis call) of their own, never one inside the caller's unit of work.
+        check_no_unit_open("the inventory")
         if not self.available:
             raise CacheUnavailableError("the inventory store is unavailable")

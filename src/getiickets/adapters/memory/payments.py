@@ -26,7 +26,13 @@ from typing import Literal
 
 import msgspec
 
-from getiickets.domain.model.errors import NotFoundError, PaymentProviderError
+from getiickets.adapters.memory.connections import check_no_unit_open
+from getiickets.domain.model.errors import (
+    CheckoutUnavailableError,
+    NotFoundError,
+    PaymentProviderError,
+    PaymentProviderUnavailableError,
+)
 from getiickets.domain.model.money import Money
 from getiickets.domain.model.payments import (
     PaymentInitialization,
@@ -83,6 +89,8 @@ class InMemoryPaymentGateway:
         self._failing_operation: Operation | None = None
         self.refunds: list[RefundReceipt] = []
         self.initialize_calls = 0
+        self._lose_next_answer = False
+        self._links_lost: set[str] = set()
         self.verify_calls = 0
 
     async def initialize(self, request: PaymentRequest) -> PaymentInitialization:
@@ -104,6 +112,13 @@ class InMemoryPaymentGateway:
             request.amount,
         ):
             raise PaymentProviderError("duplicate_reference")
+        elif request.reference in self._links_lost:
+            raise CheckoutUnavailableError("duplicate_reference and no checkout link to give")
+        if self._lose_next_answer:
+            # Created at "Paystack", but the answer never arrives: the link is gone.
+            self._lose_next_answer = False
+            self._links_lost.add(request.reference)
+            raise PaymentProviderUnavailableError("the answer to initialize was lost")
         return PaymentInitialization(
             authorization_url=self._checkout_base_url + transaction.access_code,
             access_code=transaction.access_code,
@@ -202,6 +217,11 @@ class InMemoryPaymentGateway:
         """The ``x-paystack-signature`` header for ``body``."""
         return hmac.new(self._secret_key, body, hashlib.sha512).hexdigest()
 
+    def lose_next_initialize_answer(self) -> None:
+        """The next initialize creates its transaction but its answer is lost; the
+        reference's checkout link can then never be had again (as with Paystack)."""
+        self._lose_next_answer = True
+
     def fail_next(self, calls: int, error: Exception, *, on: Operation | None = None) -> None:
         """Make the next ``calls`` calls raise ``error``: of ``on`` only, or of any of
         ``initialize``, ``verify`` and ``refund``."""
@@ -210,6 +230,8 @@ class InMemoryPaymentGateway:
         self._failing_operation = on
 
     def _maybe_fail(self, operation: Operation) -> None:
+        # A provider call can take seconds: never while a unit of work holds a connection.
+        check_no_unit_open(f"the payment gateway's {operation}")
         if self._failing_operation not in {None, operation}:
             return
         if self._failures_left > 0 and self._failure is not None:

@@ -125,7 +125,7 @@ class InMemoryOrderRepository:
 
     async def get_by_reference(self, reference: str) -> Order | None:
         return self._changes.find(
-            "reference", reference, lambda order: order.payment_reference == reference
+            "reference", reference, lambda order: order.knows_reference(reference)
         )
 
     async def save(self, order: Order) -> None:

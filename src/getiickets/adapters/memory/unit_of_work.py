@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Self
 
+from getiickets.adapters.memory.connections import unit_closed, unit_opened
 from getiickets.adapters.memory.repositories import (
     InMemoryEventRepository,
     InMemoryIdempotencyRepository,
@@ -69,6 +70,7 @@ class InMemoryUnitOfWork:
         self.outbox: OutboxRepository = InMemoryOutboxRepository(outbox)
         self.payment_inbox: PaymentInboxRepository = InMemoryPaymentInboxRepository(payment_inbox)
         self.idempotency: IdempotencyRepository = InMemoryIdempotencyRepository(idempotency)
+        self._counted = False
 
     @property
     def is_open(self) -> bool:
@@ -80,6 +82,9 @@ class InMemoryUnitOfWork:
         self._close()
         for changes in self._changes:
             changes.is_open = True
+        # Counted as a held connection until commit, rollback or the block's end.
+        unit_opened()
+        self._counted = True
         return self
 
     async def __aexit__(
@@ -102,6 +107,9 @@ class InMemoryUnitOfWork:
         self._close()
 
     def _close(self) -> None:
+        if self._counted:
+            unit_closed()
+            self._counted = False
         for changes in self._changes:
             changes.clear()
             changes.is_open = False

@@ -48,6 +48,7 @@ import httpx
 import msgspec
 
 from getiickets.domain.model.errors import (
+    CheckoutUnavailableError,
     InvalidMoneyError,
     NotFoundError,
     PaymentProviderError,
@@ -364,7 +365,7 @@ class PaystackGateway:
             state = "not visible to verify"
         else:
             state = f"{existing.status}, {existing.amount.major} {existing.amount.currency}"
-        raise PaymentProviderError(
+        raise CheckoutUnavailableError(
             f"duplicate_reference: Paystack already has transaction {request.reference} "
             f"({state}) but its checkout link never reached this service (a lost answer, "
             "or another process without the shared checkout cache), and Paystack does "

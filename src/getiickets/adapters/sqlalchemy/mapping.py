@@ -168,6 +168,7 @@ def order_values(order: Order) -> Values:
         "payment_issue": order.payment_issue,
         "refunded_at": order.refunded_at,
         "refund_due": order.refund_due,
+        "past_references": list(order.past_references),
         "version": order.version,
     }
 
@@ -216,6 +217,7 @@ def order_from(row: Any, line_rows: Sequence[Any], version: int) -> Order:
         payment_issue=row.payment_issue,
         refunded_at=row.refunded_at,
         refund_due=bool(row.refund_due),
+        past_references=list(row.past_references or []),
         version=version,
     )
 

@@ -27,6 +27,7 @@ from getiickets.adapters.sqlalchemy.tables import (
     events,
     idempotency_keys,
     order_lines,
+    order_past_references,
     orders,
     outbox,
     payment_inbox,
@@ -264,7 +265,15 @@ class SqlAlchemyOrderRepository(_Repository):
         return found[0] if found else None
 
     async def get_by_reference(self, reference: str) -> Order | None:
-        found = await self._many(sa.select(orders).where(orders.c.payment_reference == reference))
+        """By the current reference, or by an older one the order moved on from."""
+        older = sa.select(order_past_references.c.order_id).where(
+            order_past_references.c.reference == reference
+        )
+        found = await self._many(
+            sa.select(orders).where(
+                sa.or_(orders.c.payment_reference == reference, orders.c.id.in_(older))
+            )
+        )
         return found[0] if found else None
 
     async def save(self, order: Order) -> None:
@@ -278,6 +287,19 @@ class SqlAlchemyOrderRepository(_Repository):
                 sa.delete(order_lines).where(order_lines.c.order_id == order.id)
             )
             await connection.execute(sa.insert(order_lines), mapping.order_line_values(order))
+            if order.past_references:
+                await connection.execute(
+                    sa.delete(order_past_references).where(
+                        order_past_references.c.order_id == order.id
+                    )
+                )
+                await connection.execute(
+                    sa.insert(order_past_references),
+                    [
+                        {"reference": reference, "order_id": order.id}
+                        for reference in order.past_references
+                    ],
+                )
         self._tx.ledger.updated(orders, order.id, order, stored)
 
     async def due_for_expiry(self, now: datetime, limit: int) -> list[Order]:

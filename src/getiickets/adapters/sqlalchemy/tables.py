@@ -119,6 +119,9 @@ orders = sa.Table(
     sa.Column("payment_issue", sa.Text),
     sa.Column("refunded_at", UtcDateTime),
     sa.Column("refund_due", sa.Boolean, nullable=False),
+    # Earlier references (a checkout link lost with a provider answer); found by
+    # order_past_references below.
+    sa.Column("past_references", sa.JSON, nullable=False, server_default=sa.text("'[]'")),
     _version(),
     # due_for_expiry and awaiting_payment: pending orders by expiry.
     sa.Index("ix_orders_expiry", "status", "expires_at", "id"),
@@ -131,6 +134,16 @@ orders = sa.Table(
         "id",
         postgresql_where=sa.text("refund_due"),
         sqlite_where=sa.text("refund_due"),
+    ),
+)
+
+order_past_references = sa.Table(
+    "order_past_references",
+    metadata,
+    # get_by_reference: a late payment on an order's older reference finds the order.
+    sa.Column("reference", sa.Text, primary_key=True),
+    sa.Column(
+        "order_id", ID, sa.ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True
     ),
 )
 

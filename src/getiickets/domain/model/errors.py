@@ -133,6 +133,11 @@ class PaymentProviderError(DomainError):
     code = "payment_provider_error"
 
 
+class CheckoutUnavailableError(PaymentProviderError):
+    """The provider has a transaction for this reference but will not hand its checkout
+    link out again (the first answer was lost). Taking the payment needs a new reference."""
+
+
 class CacheUnavailableError(DomainError):
     """The hot-state store (sessions, inventory) cannot be reached right now."""
 

@@ -92,6 +92,10 @@ class Order(msgspec.Struct, kw_only=True):
     """The provider's checkout page for ``payment_reference``, kept so a repeated
     initialize answers without a provider call (Paystack refuses a reused reference)."""
     access_code: str | None = None
+    past_references: list[str] = msgspec.field(default_factory=list)
+    """References this order used before ``payment_reference`` (a checkout link lost with
+    a provider's answer): a payment on any of them is still this order's. Once paid,
+    ``payment_reference`` is the one that paid."""
     payment_issue: str | None = None
     """Why a payment was not applied (amount mismatch, ...), kept for support."""
     refunded_at: datetime | None = None
@@ -160,6 +164,28 @@ class Order(msgspec.Struct, kw_only=True):
             raise InvalidStateError(f"a {self.status} order cannot be paid")
         if self.payment_reference is None:
             self.payment_reference = reference
+
+    def move_to_fresh_reference(self, reference: str) -> None:
+        """The current reference cannot give a checkout any more: pay with another."""
+        if self.status is not OrderStatus.PENDING:
+            raise InvalidStateError(f"a {self.status} order cannot be paid")
+        if self.payment_reference is not None:
+            self.past_references.append(self.payment_reference)
+        self.payment_reference = reference
+        self.checkout_url = None
+        self.access_code = None
+
+    def knows_reference(self, reference: str) -> bool:
+        return reference == self.payment_reference or reference in self.past_references
+
+    def paid_through(self, reference: str) -> None:
+        """The money came through ``reference``: it becomes the one refunds go to."""
+        if reference == self.payment_reference or reference not in self.past_references:
+            return
+        self.past_references.remove(reference)
+        if self.payment_reference is not None:
+            self.past_references.append(self.payment_reference)
+        self.payment_reference = reference
 
     def remember_checkout(self, checkout_url: str, access_code: str) -> None:
         self.checkout_url = checkout_url

@@ -96,14 +96,21 @@ def mismatch_note(order: Order, verification: PaymentVerification) -> str:
 
 
 class InboxEvent(msgspec.Struct, kw_only=True):
-    """A provider webhook as received: stored once (unique key) before it has effects."""
+    """What a provider tells (or will tell) us about a transaction, stored once by key.
+
+    A row is opened when a checkout starts (``payload`` empty: nothing delivered yet, the
+    worker polls the provider on its schedule) or by the first webhook delivery. It is
+    closed (``processed_at``) only once verification found something to apply; until
+    then every later delivery or poll is applied, never dropped as a duplicate.
+    """
 
     key: str
-    """Unique per delivery meaning: ``{provider}:{event}:{reference}``."""
+    """Unique per meaning: ``{provider}:{event}:{reference}``."""
     provider: str
     event_type: str
     reference: str
     payload: bytes
+    """The body of the last delivery; empty while only polled."""
     received_at: datetime
     processed_at: datetime | None = None
     attempts: int = 0
@@ -123,6 +130,22 @@ class InboxEvent(msgspec.Struct, kw_only=True):
         self.attempts += 1
         self.last_error = error
         self.next_attempt_at = retry_at
+
+    @property
+    def is_in_flight(self) -> bool:
+        """Delivered and not tried yet: that delivery's processing will apply it."""
+        return bool(self.payload) and self.attempts == 0 and not self.is_processed
+
+    def keep_open(self, note: str, check_at: datetime) -> None:
+        """Verification found nothing to apply yet: look again at ``check_at``."""
+        self.record_failure(note, check_at)
+
+    def redeliver(self, payload: bytes, now: datetime) -> None:
+        """Another delivery of an open event: to be processed now, its schedule afresh."""
+        self.payload = payload
+        self.attempts = 0
+        self.last_error = None
+        self.next_attempt_at = now
 
 
 def inbox_key(provider: str, event_type: str, reference: str) -> str:

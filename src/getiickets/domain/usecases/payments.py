@@ -1,9 +1,11 @@
 """Payments: starting a checkout, and applying what the provider says, exactly once.
 
-The webhook, ``/payments/verify`` and the expiry sweep all end in ``apply``: the
-transaction is verified with the provider (a webhook body is never trusted), then
-one unit of work decides and records the effects. Concurrent or repeated deliveries
-race on the order's version; the losers re-read and find the work done.
+The webhook, ``/payments/verify``, the worker's payment checks and the expiry sweep all
+end in ``apply``: the transaction is verified with the provider (a webhook body is never
+trusted), then one unit of work decides; when stock has to be sold, the inventory is
+called outside any unit and the next unit records the effects (never a second
+connection while holding one). Concurrent or repeated deliveries race on the order's
+version; the losers re-read and find the work done.
 
 Stock rules while applying a success:
 - a pending order's own holds are confirmed (sold);
@@ -16,6 +18,7 @@ Stock rules while applying a success:
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import hashlib
 import logging
@@ -25,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from getiickets.domain.model.errors import (
+    CheckoutUnavailableError,
+    ConflictError,
     DuplicateError,
     InvalidSignatureError,
     InvalidStateError,
@@ -39,6 +44,7 @@ from getiickets.domain.model.payments import (
     InboxEvent,
     PaymentDecision,
     PaymentInitialization,
+    PaymentStatus,
     PaymentVerification,
     decide,
     inbox_key,
@@ -66,7 +72,24 @@ REFUND_PROCESSED = "refund.processed"
 INBOX_LEASE = timedelta(minutes=2)
 INBOX_FIRST_RETRY = timedelta(seconds=30)
 INBOX_LONGEST_RETRY = timedelta(hours=1)
+CHARGE_SUCCESS = "charge.success"
+PAYMENT_CHECK_BACKOFF = (
+    timedelta(seconds=30),
+    timedelta(minutes=1),
+    timedelta(minutes=2),
+    timedelta(minutes=5),
+)
+"""When the worker asks the provider about an initialized payment with nothing applied
+yet: after each of these in turn, then every last one while the order is pending. Most
+buyers pay within a minute or two; a missed webhook then costs them seconds, not the
+whole reservation."""
+DELIVERY_WINDOW = timedelta(hours=72)
+"""How long Paystack keeps resending a webhook: an event row of an order that stopped
+waiting stays open this long for a late delivery, without being polled."""
 _PROVIDER_TROUBLE = (PaymentProviderUnavailableError, PaymentProviderError)
+_NO_CHECKOUT = "the payment provider could not start a checkout; please try again shortly"
+"""The one thing a buyer is told when initialize fails: provider wording stays in logs."""
+_SETTLED = frozenset({PaymentStatus.SUCCESS, PaymentStatus.FAILED, PaymentStatus.REVERSED})
 
 
 HoldRef = tuple[str, str]
@@ -90,6 +113,8 @@ class PaymentOutcome(enum.StrEnum):
     PENDING = "pending"
     REFUNDED = "refunded"
     """Money arrived for an order that can no longer be honoured; it goes back."""
+    DOUBLE_CHARGE_REFUNDED = "double_charge_refunded"
+    """A second reference of an order already paid was paid too: that money goes back."""
 
 
 class AppliedPayment(msgspec.Struct, frozen=True, kw_only=True):
@@ -108,6 +133,18 @@ class WebhookOutcome(enum.StrEnum):
 class WebhookReceipt(msgspec.Struct, frozen=True, kw_only=True):
     outcome: WebhookOutcome
     key: str | None = None
+
+
+@dataclasses.dataclass
+class _Stock:
+    """What taking a paid order's stock did, between the two units of work."""
+
+    kept: list[HoldRef] = dataclasses.field(default_factory=list)
+    """The order's own holds, now sold."""
+    retaken: dict[str, str] = dataclasses.field(default_factory=dict)
+    """Ticket type id -> the late hold sold in place of a lapsed one."""
+    sold_out: bool = False
+    """A lapsed line found no stock left: the payment goes back."""
 
 
 class _Envelope(msgspec.Struct, kw_only=True):
@@ -150,20 +187,48 @@ class Payments:
                         payment_reference(self._clock.now(), self._ids.new_uuid())
                     )
                     await uow.orders.save(order)
+                    # In the same transaction: a reference never exists unwatched.
+                    await uow.payment_inbox.add(self._expected_charge(order))
                     await uow.commit()
                 elif order.status is not OrderStatus.PENDING:
                     raise InvalidStateError(f"a {order.status} order cannot be paid")
                 return order
 
         order = await retry_on_conflict(attempt)
-        reference = order.payment_reference
-        assert reference is not None  # noqa: S101 - attached just above
         if order.checkout_url and order.access_code:
-            return PaymentInitialization(
-                authorization_url=order.checkout_url,
-                access_code=order.access_code,
-                reference=reference,
-            )
+            return self._remembered(order)
+        try:
+            checkout = await self._start_checkout(order)
+        except CheckoutUnavailableError:
+            # Paystack has the reference but its link was lost with an answer, and it
+            # never gives it again: settle what it knows, else pay with a fresh reference.
+            order = await self._after_lost_checkout(order)
+            if order.checkout_url and order.access_code:
+                return self._remembered(order)
+            try:
+                checkout = await self._start_checkout(order)
+            except CheckoutUnavailableError:
+                raise PaymentProviderUnavailableError(_NO_CHECKOUT) from None
+        await self._remember_checkout(order.id, checkout)
+        return checkout
+
+    @staticmethod
+    def _remembered(order: Order) -> PaymentInitialization:
+        # Callers checked all three.
+        assert order.payment_reference is not None  # noqa: S101
+        assert order.checkout_url is not None  # noqa: S101
+        assert order.access_code is not None  # noqa: S101
+        return PaymentInitialization(
+            authorization_url=order.checkout_url,
+            access_code=order.access_code,
+            reference=order.payment_reference,
+        )
+
+    async def _start_checkout(self, order: Order) -> PaymentInitialization:
+        """``gateway.initialize`` for the order's reference; any failure but a lost link
+        is answered ``payment_provider_unavailable`` in plain words (details logged)."""
+        reference = order.payment_reference
+        assert reference is not None  # noqa: S101 - attached before
         metadata = {"orderId": order.id, "eventId": order.event_id}
         async with self._uow() as uow:  # closed before the gateway is called
             event = await uow.events.get(order.event_id)
@@ -171,23 +236,83 @@ class Payments:
             # Shown to the payer on the checkout page: what and when, in the event's time.
             metadata["event"] = event.title
             metadata["eventStarts"] = readable_time(event.starts_at, event.timezone)
-        checkout = await self._gateway.initialize(
-            PaymentRequest(
-                reference=reference,
-                email=order.buyer.email,
-                amount=order.total,
-                callback_url=f"{self._callback_url}?order_id={order.id}",
-                metadata=metadata,
+        try:
+            return await self._gateway.initialize(
+                PaymentRequest(
+                    reference=reference,
+                    email=order.buyer.email,
+                    amount=order.total,
+                    callback_url=f"{self._callback_url}?order_id={order.id}",
+                    metadata=metadata,
+                )
             )
+        except CheckoutUnavailableError:
+            raise
+        except _PROVIDER_TROUBLE as error:
+            logger.warning("checkout of order %s not started: %s", order.id, error.detail)
+            raise PaymentProviderUnavailableError(_NO_CHECKOUT) from None
+
+    async def _after_lost_checkout(self, order: Order) -> Order:
+        """Verify the reference whose link was lost: a settled transaction is applied (a
+        paid or failed order needs no checkout: ``InvalidStateError``); otherwise the
+        order moves to a fresh reference, keeping the old one (its late success is still
+        this order's, and a second success is refunded)."""
+        lost = order.payment_reference
+        assert lost is not None  # noqa: S101 - attached before
+        try:
+            verification: PaymentVerification | None = await self._gateway.verify(lost)
+        except NotFoundError:
+            verification = None
+        except _PROVIDER_TROUBLE as error:
+            logger.warning("lost checkout %s not verified: %s", lost, error.detail)
+            raise PaymentProviderUnavailableError(_NO_CHECKOUT) from None
+        if verification is not None and verification.status in _SETTLED:
+            applied = await self.apply(verification)
+            if applied.order.status is not OrderStatus.PENDING:
+                raise InvalidStateError(f"a {applied.order.status} order cannot be paid")
+
+        async def rotate() -> Order:
+            async with self._uow() as uow:
+                current = await uow.orders.get(order.id)
+                if current is None:
+                    raise NotFoundError("order not found")
+                if current.payment_reference != lost:
+                    return current  # another request moved it on already
+                current.move_to_fresh_reference(
+                    payment_reference(self._clock.now(), self._ids.new_uuid())
+                )
+                await uow.orders.save(current)
+                await uow.payment_inbox.add(self._expected_charge(current))
+                await uow.commit()
+                return current
+
+        logger.warning("order %s: checkout of %s lost; moving to a fresh reference", order.id, lost)
+        return await retry_on_conflict(rotate)
+
+    def _expected_charge(self, order: Order) -> InboxEvent:
+        """The open event row of a new payment: the worker polls the provider about it
+        on ``PAYMENT_CHECK_BACKOFF`` until a delivery or a poll applies it."""
+        assert order.payment_reference is not None  # noqa: S101 - just attached
+        now = self._clock.now()
+        return InboxEvent(
+            key=inbox_key(PROVIDER, CHARGE_SUCCESS, order.payment_reference),
+            provider=PROVIDER,
+            event_type=CHARGE_SUCCESS,
+            reference=order.payment_reference,
+            payload=b"",
+            received_at=now,
+            next_attempt_at=now + PAYMENT_CHECK_BACKOFF[0],
         )
-        await self._remember_checkout(order.id, checkout)
-        return checkout
 
     async def _remember_checkout(self, order_id: str, checkout: PaymentInitialization) -> None:
         async def attempt() -> None:
             async with self._uow() as uow:
                 order = await uow.orders.get(order_id)
-                if order is None or order.checkout_url:
+                if (
+                    order is None
+                    or order.checkout_url
+                    or order.payment_reference != checkout.reference
+                ):
                     return
                 order.remember_checkout(checkout.authorization_url, checkout.access_code)
                 await uow.orders.save(order)
@@ -206,7 +331,9 @@ class Payments:
     ) -> AppliedPayment:
         """Record what a verified transaction means for its order, exactly once.
 
-        With ``inbox``, that webhook event is marked processed in the same transaction.
+        The reference's event rows (``inbox``, and the ``charge.success`` row every
+        payment opens) are closed in the same transaction once something was applied;
+        while the provider reports nothing to apply they stay open, polled on a backoff.
         """
         applied, release = await retry_on_conflict(lambda: self._apply_once(verification, inbox))
         for ticket_type_id, hold_id in release:
@@ -215,6 +342,15 @@ class Payments:
             await confirm_sold(self._inventory, applied.order)
         if applied.outcome is PaymentOutcome.REFUNDED and applied.order.refund_due:
             await self._request_refund(applied.order.id)
+        if applied.outcome is PaymentOutcome.DOUBLE_CHARGE_REFUNDED:
+            # Raises if the provider cannot take it now: the event row stays open and
+            # the next delivery or retry refunds it (refunds are idempotent there).
+            await self._gateway.refund(verification.reference)
+            logger.warning(
+                "order %s: second charge %s refunded", applied.order.id, verification.reference
+            )
+            if inbox is not None:
+                await self._mark_processed(inbox)
         return applied
 
     async def settle_before_expiry(self, order: Order) -> bool:
@@ -256,8 +392,23 @@ class Payments:
                 await uow.payment_inbox.add(event)
                 await uow.commit()
         except DuplicateError:
-            return WebhookReceipt(outcome=WebhookOutcome.DUPLICATE, key=event.key)
+            outcome = await retry_on_conflict(lambda: self._redeliver(event))
+            return WebhookReceipt(outcome=outcome, key=event.key)
         return WebhookReceipt(outcome=WebhookOutcome.ACCEPTED, key=event.key)
+
+    async def _redeliver(self, event: InboxEvent) -> WebhookOutcome:
+        """A delivery of an event already stored: a duplicate only if that event was
+        applied or a delivery being processed right now will apply it. An event whose
+        verification found nothing to apply yet (or only polled so far) is processed
+        again, now: an early ``charge.success`` must not swallow the real one."""
+        async with self._uow() as uow:
+            stored = await uow.payment_inbox.get(event.key)
+            if stored is None or stored.is_processed or stored.is_in_flight:
+                return WebhookOutcome.DUPLICATE
+            stored.redeliver(event.payload, event.received_at)
+            await uow.payment_inbox.save(stored)
+            await uow.commit()
+        return WebhookOutcome.ACCEPTED
 
     async def process(self, key: str) -> None:
         """Apply a stored webhook event. On failure it stays unprocessed, for a retry."""
@@ -277,7 +428,8 @@ class Payments:
             raise
 
     async def retry_inbox(self, limit: int = 50) -> int:
-        """Worker: retry webhook events whose processing failed; returns how many succeeded."""
+        """Worker: process the due open events, webhook retries and payment checks alike
+        (each verifies with the provider, outside any unit); returns how many ran."""
         async with self._uow() as uow:
             due = await uow.payment_inbox.due_for_retry(self._clock.now(), limit, INBOX_LEASE)
             await uow.commit()
@@ -304,6 +456,14 @@ class Payments:
     async def _apply_once(
         self, verification: PaymentVerification, inbox: str | None
     ) -> tuple[AppliedPayment, list[HoldRef]]:
+        """Decide in one unit of work, take stock outside any unit, write in the next.
+
+        The inventory is never called while a unit is open: with one pooled connection
+        (the seed's pooler URL) that call would wait for the connection its own unit
+        holds. If the order changed between the two units, ``ConflictError`` sends the
+        whole attempt round again; the stock calls are idempotent (confirming a sold
+        hold answers ``ALREADY_CONFIRMED``, late holds have derived ids).
+        """
         # Nothing is given back if this fails: the holds taken here are shared with any
         # concurrent report of the same payment (their ids are derived), so returning
         # them could unsell what the winner sold. Unconfirmed ones lapse by themselves.
@@ -311,21 +471,44 @@ class Payments:
             order = await uow.orders.get_by_reference(verification.reference)
             if order is None:
                 raise NotFoundError("no order has this payment reference")
-            outcome, release = await self._effects(uow, order, verification)
-            if outcome not in {PaymentOutcome.ALREADY_APPLIED, PaymentOutcome.PENDING}:
-                await uow.orders.save(order)
-            if inbox is not None:
-                await self._mark_in(uow, inbox)
-            await uow.commit()
-        applied = AppliedPayment(outcome=outcome, order=order, verification=verification)
-        return applied, release
-
-    async def _effects(  # noqa: PLR0911 - one return per decision reads best
-        self, uow: UnitOfWork, order: Order, verification: PaymentVerification
-    ) -> tuple[PaymentOutcome, list[HoldRef]]:
-        """Change ``order`` (not yet saved); returns the outcome and the holds to
-        release once the change is committed."""
+            settled = self._settle_without_stock(order, verification)
+            if settled is not None:
+                outcome, release = settled
+                if outcome not in {PaymentOutcome.ALREADY_APPLIED, PaymentOutcome.PENDING}:
+                    await uow.orders.save(order)
+                await self._settle_inbox(uow, inbox, order, outcome)
+                await uow.commit()
+                applied = AppliedPayment(outcome=outcome, order=order, verification=verification)
+                return applied, release
         now = self._clock.now()
+        stock = await self._take_stock(order, now)
+        async with self._uow() as uow:
+            current = await uow.orders.get(order.id)
+            if current is None or current.version != order.version:
+                raise ConflictError("the order changed while its stock was taken")
+            current.paid_through(verification.reference)
+            outcome, release = await self._take_payment(uow, current, stock, now)
+            await uow.orders.save(current)
+            await self._settle_inbox(uow, inbox, current, outcome)
+            await uow.commit()
+        return AppliedPayment(outcome=outcome, order=current, verification=verification), release
+
+    def _settle_without_stock(  # noqa: PLR0911 - one return per decision reads best
+        self, order: Order, verification: PaymentVerification
+    ) -> tuple[PaymentOutcome, list[HoldRef]] | None:
+        """Change ``order`` (not yet saved) where no stock has to be taken; returns the
+        outcome and the holds to release once the change is committed, or None when the
+        payment is to be honoured (stock first)."""
+        if verification.reference != order.payment_reference:
+            # An older reference of this order (its checkout link was lost).
+            if verification.status is not PaymentStatus.SUCCESS:
+                # Only the current reference's failure can fail the order.
+                waiting = decide(order, verification) is PaymentDecision.WAIT
+                return (PaymentOutcome.PENDING if waiting else PaymentOutcome.ALREADY_APPLIED), []
+            if order.status in {OrderStatus.PAID, OrderStatus.REFUNDED}:
+                return PaymentOutcome.DOUBLE_CHARGE_REFUNDED, []
+            if verification.amount == order.total:
+                order.paid_through(verification.reference)
         decision = decide(order, verification)
         if decision is PaymentDecision.ALREADY_APPLIED:
             return PaymentOutcome.ALREADY_APPLIED, []
@@ -344,14 +527,14 @@ class Payments:
                 (line.ticket_type_id, line.hold_id) for line in order.lines
             ]
         if order.status is OrderStatus.CANCELLED:
-            order.mark_refunded(now, refund_due=True)
+            order.mark_refunded(self._clock.now(), refund_due=True)
             return PaymentOutcome.REFUNDED, []
-        return await self._take_payment(uow, order, now)
+        return None
 
-    async def _take_payment(
-        self, uow: UnitOfWork, order: Order, now: datetime
-    ) -> tuple[PaymentOutcome, list[HoldRef]]:
-        kept: list[HoldRef] = []
+    async def _take_stock(self, order: Order, now: datetime) -> _Stock:
+        """Sell the order's stock in the inventory: its own holds while it owns them,
+        else fresh ones (a late payment), stopping at the first line without stock."""
+        stock = _Stock()
         lapsed: list[OrderLine] = []
         for line in order.lines:
             # Only a pending order still owns its holds; anyone who moved it out of
@@ -362,15 +545,20 @@ class Payments:
                 and await self._inventory.confirm(line.ticket_type_id, line.hold_id)
                 is not Confirmation.LAPSED
             ):
-                kept.append((line.ticket_type_id, line.hold_id))
+                stock.kept.append((line.ticket_type_id, line.hold_id))
             else:
                 lapsed.append(line)
-        retaken: dict[str, str] = {}
         for line in lapsed:
             if not await self._retake(order, line, now):
+                stock.sold_out = True
                 break
-            retaken[line.ticket_type_id] = late_hold_id(order, line)
-        if len(retaken) < len(lapsed):
+            stock.retaken[line.ticket_type_id] = late_hold_id(order, line)
+        return stock
+
+    async def _take_payment(
+        self, uow: UnitOfWork, order: Order, stock: _Stock, now: datetime
+    ) -> tuple[PaymentOutcome, list[HoldRef]]:
+        if stock.sold_out:
             logger.warning("order %s paid late and sold out: refunding", order.id)
             if order.status is OrderStatus.PENDING:
                 # Its holds lapsed before the sweep got to it: the reservation is over,
@@ -379,11 +567,11 @@ class Payments:
             order.mark_refunded(now, refund_due=True)
             # Given back only once this refund is committed: a concurrent report of the
             # same payment may be about to sell the very same holds.
-            return PaymentOutcome.REFUNDED, kept + list(retaken.items())
+            return PaymentOutcome.REFUNDED, stock.kept + list(stock.retaken.items())
         order.rehold(
             [
-                msgspec.structs.replace(line, hold_id=retaken[line.ticket_type_id])
-                if line.ticket_type_id in retaken
+                msgspec.structs.replace(line, hold_id=stock.retaken[line.ticket_type_id])
+                if line.ticket_type_id in stock.retaken
                 else line
                 for line in order.lines
             ]
@@ -441,13 +629,27 @@ class Payments:
         try:
             verification = await self._gateway.verify(event.reference)
         except NotFoundError:
-            logger.info("webhook for unknown reference %s acknowledged", event.reference)
-            await self._mark_processed(event.key)
+            # Unknown to the provider: an initialize whose request never arrived, or
+            # whose answer was lost. Keep looking while an order waits for it.
+            logger.info("no transaction %s at the provider (yet)", event.reference)
+            await self._unknown_to_provider(event.key, event.reference)
             return
         try:
             await self.apply(verification, inbox=event.key)
         except NotFoundError:
             await self._mark_processed(event.key)
+
+    async def _unknown_to_provider(self, key: str, reference: str) -> None:
+        async def attempt() -> None:
+            async with self._uow() as uow:
+                order = await uow.orders.get_by_reference(reference)
+                if order is None:
+                    await self._mark_in(uow, key)
+                else:
+                    await self._keep_open(uow, key, order)
+                await uow.commit()
+
+        await retry_on_conflict(attempt)
 
     async def _process_refund(self, event: InboxEvent) -> None:
         async def attempt() -> list[OrderLine]:
@@ -478,6 +680,42 @@ class Payments:
                 await uow.commit()
 
         await retry_on_conflict(attempt)
+
+    async def _settle_inbox(
+        self,
+        uow: UnitOfWork,
+        inbox: str | None,
+        order: Order,
+        outcome: PaymentOutcome,
+    ) -> None:
+        if inbox is None or outcome is PaymentOutcome.DOUBLE_CHARGE_REFUNDED:
+            # Closed once the money is back (see ``apply``). The payment's own row is left to its next poll (or delivery), which finds
+            # the work done and closes it: a first delivery is then still "accepted".
+            return
+        if outcome is PaymentOutcome.PENDING:
+            await self._keep_open(uow, inbox, order)
+        else:
+            await self._mark_in(uow, inbox)
+
+    async def _keep_open(self, uow: UnitOfWork, key: str, order: Order | None) -> None:
+        """Nothing to apply yet: look again on the backoff while the order waits for its
+        money; once it stopped waiting, only a late delivery reopens the row."""
+        event = await uow.payment_inbox.get(key)
+        if event is None or event.is_processed:
+            return
+        now = self._clock.now()
+        if order is not None and order.status is OrderStatus.PENDING:
+            # The first step was waited before this check (the row was opened with it).
+            last = len(PAYMENT_CHECK_BACKOFF) - 1
+            step = PAYMENT_CHECK_BACKOFF[min(event.attempts + 1, last)]
+            event.keep_open("nothing to apply yet", now + step)
+        elif now < event.received_at + DELIVERY_WINDOW:
+            event.keep_open(
+                "nothing to apply; open for a late delivery", event.received_at + DELIVERY_WINDOW
+            )
+        else:
+            event.mark_processed(now)
+        await uow.payment_inbox.save(event)
 
     async def _mark_in(self, uow: UnitOfWork, key: str) -> None:
         event = await uow.payment_inbox.get(key)
