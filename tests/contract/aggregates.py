@@ -92,6 +92,8 @@ def order(for_event: Event, *, quantities: tuple[int, ...] = (2, 1), **overrides
         "expires_at": T0 + timedelta(minutes=15),
         "access_token_digest": "d" * 64,
         "payment_reference": unique("TKT"),
+        "checkout_url": "https://checkout.paystack.com/3ni8kdavz62431k",
+        "access_code": "3ni8kdavz62431k",
         "payment_issue": "payment_mismatch: checked by support",
     }
     return Order(**(values | overrides))

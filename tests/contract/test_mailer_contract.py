@@ -80,13 +80,19 @@ class Sandbox:
         return f"{self.url}/brevo/v3"
 
     def requests(self) -> list[dict[str, Any]]:
-        """Every request the simulator received, as parsed JSON bodies."""
+        """Every send the simulator received, as parsed JSON bodies."""
         with self.state.lock:
-            return [json.loads(item.body) for item in self.state.brevo.received]
+            return [
+                json.loads(item.body) for item in self.state.brevo.received if item.method == "POST"
+            ]
 
     def received_headers(self) -> list[dict[str, str]]:
         with self.state.lock:
-            return [item.headers for item in self.state.brevo.received]
+            return [item.headers for item in self.state.brevo.received if item.method == "POST"]
+
+    def log_lookups(self) -> int:
+        with self.state.lock:
+            return sum(1 for item in self.state.brevo.received if item.method == "GET")
 
     def webhooks_about(self, message_id: str | None) -> list[Received]:
         """Webhook POSTs about one email (a late one from an earlier test is not ours)."""
@@ -149,6 +155,12 @@ class MailerBackend:
     """(recipient, subject) of every email that went out, in order."""
     unconfigured: Callable[[], Mailer]
     fail_next_send_transiently: Callable[[], None]
+    lose_next_answer: Callable[[], None]
+    """The next send goes out, but its caller only sees a transient failure."""
+    message_ids: Callable[[], list[str]]
+    """The provider's id of every email that went out, in order."""
+    another_process: Callable[[], Mailer]
+    """A mailer that shares nothing with ``mailer`` but the provider."""
 
 
 @pytest.fixture
@@ -161,11 +173,21 @@ def memory_backend() -> MailerBackend:
         fail_next_send_transiently=lambda: fake.fail_next(
             1, DeliveryError("connection reset", permanent=False)
         ),
+        lose_next_answer=fake.lose_next_answer,
+        message_ids=fake.message_ids,
+        # The fake is the provider: what another process reaches is the same one.
+        another_process=lambda: fake,
     )
 
 
 @pytest.fixture
 def brevo_backend(http: httpx.AsyncClient, sandbox: Sandbox) -> MailerBackend:
+    def lose_next_answer() -> None:
+        # Accepted, its answer held past the client's timeout; the call's retries then
+        # fail too, so the caller never learns the email went out.
+        sandbox.state.brevo.fail_next(1, FaultKind.LOST_RESPONSE)
+        sandbox.state.brevo.fail_next(MAX_ATTEMPTS - 1, FaultKind.SERVER_ERROR)
+
     def delivered() -> list[tuple[str, str]]:
         return [
             (item["to"][0]["email"], item["subject"])
@@ -180,6 +202,11 @@ def brevo_backend(http: httpx.AsyncClient, sandbox: Sandbox) -> MailerBackend:
         fail_next_send_transiently=lambda: sandbox.state.brevo.fail_next(
             MAX_ATTEMPTS, FaultKind.SERVER_ERROR
         ),
+        lose_next_answer=lose_next_answer,
+        message_ids=lambda: [
+            item["messageId"] for item in brevo_simulator.accepted_emails(sandbox.state)
+        ],
+        another_process=lambda: brevo_mailer(http, sandbox),
     )
 
 
@@ -248,6 +275,22 @@ async def test_transient_fault_is_a_retryable_delivery_error(backend: MailerBack
     assert len(backend.delivered()) == 1
 
 
+async def test_an_email_whose_answer_was_lost_gets_its_message_id_in_another_process(
+    backend: MailerBackend,
+) -> None:
+    backend.lose_next_answer()
+    with pytest.raises(DeliveryError) as failure:
+        await backend.mailer.send(email("key-1"))
+    assert failure.value.permanent is False
+    assert len(backend.delivered()) == 1  # it went out all the same
+
+    # The outbox retries it later, perhaps from another worker process.
+    receipt = await backend.another_process().send(email("key-1"))
+
+    assert receipt.provider_message_id == backend.message_ids()[0]
+    assert len(backend.delivered()) == 1
+
+
 # ------------------------------------------------------------------ BrevoMailer itself
 
 
@@ -279,6 +322,7 @@ async def test_request_is_exactly_the_documented_body(
                 },
             ],
             "headers": {"idempotencyKey": "key-1"},
+            "tags": ["key-1"],
         }
     ]
     headers = sandbox.received_headers()[0]
@@ -366,10 +410,11 @@ async def test_lost_response_is_retried_and_brevo_refuses_the_duplicate(
 
     receipt = await brevo_mailer(http, sandbox, timeout=0.3).send(email("key-1"))
 
-    # The first try went through; the retry got duplicate_parameter, which is success.
-    assert receipt == DeliveryReceipt(provider_message_id=None)
+    # The first try went through; the retry got duplicate_parameter, which is success,
+    # and the id comes from Brevo's log, since the first answer never arrived.
+    [accepted] = brevo_simulator.accepted_emails(sandbox.state)
+    assert receipt == DeliveryReceipt(provider_message_id=accepted["messageId"])
     assert len(sandbox.requests()) == 2
-    assert len(brevo_simulator.accepted_emails(sandbox.state)) == 1
 
 
 async def test_unreadable_success_body_is_retried(
@@ -386,13 +431,29 @@ async def test_unreadable_success_body_is_retried(
 async def test_duplicate_answer_from_brevo_counts_as_sent(
     http: httpx.AsyncClient, sandbox: Sandbox
 ) -> None:
-    await brevo_mailer(http, sandbox).send(email("key-1"))
+    first = await brevo_mailer(http, sandbox).send(email("key-1"))
     # Another worker (no memory of the first send) retries the same outbox message.
     receipt = await brevo_mailer(http, sandbox).send(email("key-1"))
 
-    assert receipt == DeliveryReceipt(provider_message_id=None)
+    assert receipt == first
     assert len(sandbox.requests()) == 2
     assert len(brevo_simulator.accepted_emails(sandbox.state)) == 1
+
+
+async def test_a_duplicate_brevo_log_cannot_place_is_sent_without_an_id(
+    http: httpx.AsyncClient, sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    await brevo_mailer(http, sandbox).send(email("key-1"))
+    with sandbox.state.lock:  # Brevo's log has not caught up with the send yet
+        sandbox.state.brevo.data["emails"].clear()
+
+    with caplog.at_level(logging.WARNING, logger="getiickets.adapters.brevo"):
+        receipt = await brevo_mailer(http, sandbox).send(email("key-1"))
+
+    # Never a failure: the outbox would resend it once Brevo forgot the key.
+    assert receipt == DeliveryReceipt(provider_message_id=None)
+    assert any("key-1" in record.getMessage() for record in caplog.records)
+    assert sandbox.log_lookups() == MAX_ATTEMPTS
 
 
 async def test_unreachable_brevo_is_transient(http: httpx.AsyncClient) -> None:
@@ -595,6 +656,32 @@ async def test_simulator_answers_like_brevo(http: httpx.AsyncClient, sandbox: Sa
     assert re.fullmatch(r"<[^<>@]+@smtp-relay\.mailin\.fr>", message_id)
     assert again.status_code == 400
     assert again.json()["code"] == "duplicate_parameter"
+
+
+async def test_simulator_log_lists_accepted_emails_newest_first(
+    http: httpx.AsyncClient, sandbox: Sandbox
+) -> None:
+    await post_raw(http, sandbox, VALID | {"tags": ["first"]})
+    await post_raw(http, sandbox, VALID | {"subject": "Second", "tags": ["second"]})
+    await post_raw(http, sandbox, VALID | {"to": [{"email": "bola@example.com"}]})
+    accepted = brevo_simulator.accepted_emails(sandbox.state)
+    url = f"{sandbox.brevo_base_url}/smtp/emails"
+
+    listed = await http.get(url, params={"email": "ada@example.com"}, headers={"api-key": API_KEY})
+    nothing = await http.get(url, headers={"api-key": API_KEY})
+    unknown_key = await http.get(url, params={"email": "ada@example.com"})
+
+    assert listed.status_code == 200
+    assert listed.json()["count"] == 2
+    assert [
+        (item["messageId"], item["subject"], item["tags"], item["from"])
+        for item in listed.json()["transactionalEmails"]
+    ] == [
+        (accepted[1]["messageId"], "Second", ["second"], SENDER_EMAIL),
+        (accepted[0]["messageId"], "Hello", ["first"], SENDER_EMAIL),
+    ]
+    assert (nothing.status_code, nothing.json()["code"]) == (400, "missing_parameter")
+    assert unknown_key.status_code == 401
 
 
 async def test_simulator_drop_header_validates_but_sends_nothing(

@@ -1,5 +1,6 @@
-"""Redis down: inventory and sessions fail fast with ``CacheUnavailableError``, the cache
-misses. Two ways to be down: nothing listens (refused at once, after the client's
+"""Redis down: inventory fails fast with ``CacheUnavailableError``, the cache misses, and
+sessions are answered by their durable store just as fast (only a logout, which Redis
+must record, fails). Two ways to be down: nothing listens (refused at once, after the client's
 retries), and a server that accepts connections but never answers (only the
 deadlines end the wait). Neither needs a Redis server.
 """
@@ -13,7 +14,7 @@ from datetime import timedelta
 
 import pytest
 
-from getiickets.adapters.memory import InMemoryClock
+from getiickets.adapters.memory import InMemoryClock, InMemorySessionStore
 from getiickets.adapters.redis.cache import RedisCache
 from getiickets.adapters.redis.client import ping
 from getiickets.adapters.redis.inventory import RedisInventory
@@ -65,19 +66,17 @@ def _session() -> Session:
     )
 
 
-async def test_a_closed_port_fails_inventory_and_sessions_fast() -> None:
+async def test_a_closed_port_fails_inventory_and_session_logouts_fast() -> None:
     clock = InMemoryClock(START)
     async with redis_client(CLOSED_PORT_URL) as client:
         inventory = RedisInventory(client, FixedFacts(10), clock)
-        sessions = RedisSessionStore(client, clock)
+        sessions = RedisSessionStore(client, InMemorySessionStore(clock), clock)
         calls: list[Callable[[], Awaitable[object]]] = [
             lambda: inventory.reserve(_hold()),
             lambda: inventory.release("tt-1", "h1"),
             lambda: inventory.confirm("tt-1", "h1"),
             lambda: inventory.level("tt-1"),
             lambda: inventory.forget("tt-1"),
-            lambda: sessions.put(_session()),
-            lambda: sessions.get("digest"),
             lambda: sessions.delete("digest"),
         ]
 
@@ -91,6 +90,18 @@ async def test_a_closed_port_fails_inventory_and_sessions_fast() -> None:
         elapsed = await asyncio.gather(*(timed(call) for call in calls))
 
         assert max(elapsed) < REFUSED_WITHIN
+
+
+async def test_a_closed_port_leaves_sessions_to_the_durable_store_fast() -> None:
+    clock = InMemoryClock(START)
+    async with redis_client(CLOSED_PORT_URL) as client:
+        sessions = RedisSessionStore(client, InMemorySessionStore(clock), clock)
+        started = time.monotonic()
+
+        await sessions.put(_session())
+
+        assert await sessions.get("digest") == _session()
+        assert time.monotonic() - started < 2 * REFUSED_WITHIN
 
 
 async def test_a_closed_port_makes_the_cache_miss_and_count_errors() -> None:
@@ -115,12 +126,20 @@ async def test_a_silent_server_fails_inventory_and_sessions_at_their_deadline(
     clock = InMemoryClock(START)
     async with redis_client(silent_server_url) as client:
         inventory = RedisInventory(client, FixedFacts(10), clock, timeout=DEADLINE)
-        sessions = RedisSessionStore(client, clock, timeout=DEADLINE)
-        for call in (lambda: inventory.reserve(_hold()), lambda: sessions.get("digest")):
+        durable = InMemorySessionStore(clock)
+        await durable.put(_session())
+        sessions = RedisSessionStore(client, durable, clock, timeout=DEADLINE)
+        for call in (lambda: inventory.reserve(_hold()), lambda: sessions.delete("digest")):
             started = time.monotonic()
             with pytest.raises(CacheUnavailableError):
                 await call()
             assert DEADLINE <= time.monotonic() - started < DEADLINE + 0.5
+
+        # Reads wait out the same deadline, then the durable store answers.
+        await durable.put(_session())
+        started = time.monotonic()
+        assert await sessions.get("digest") == _session()
+        assert DEADLINE <= time.monotonic() - started < DEADLINE + 0.5
 
 
 async def test_a_silent_server_makes_the_cache_miss_at_its_read_timeout(

@@ -4,6 +4,7 @@ Adapters are chosen by configuration:
 - DATABASE_URL unset -> an SQLite file under DATA_DIR (the embedded default);
 - REDIS_URL -> Redis inventory, cache, sessions and rate limits; unset -> in-process
   ones (single API process), or the SQL inventory when the database is PostgreSQL;
+  login sessions always live in the database, Redis (when set) only caches them;
 - AWS_S3_BUCKET -> S3 (with CloudFront URLs when AWS_CLOUDFRONT_URL is set); unset
   -> files under DATA_DIR, served by the app through signed links;
 - PAYSTACK_SECRET_KEY unset -> the provider sandbox is mounted in the app at
@@ -37,7 +38,6 @@ from getiickets.adapters.memory import (
     InMemoryCache,
     InMemoryInventory,
     InMemoryRateLimiter,
-    InMemorySessionStore,
 )
 from getiickets.adapters.passwords.argon2 import Argon2PasswordHasher
 from getiickets.adapters.paystack.gateway import PaystackGateway, create_paystack_client
@@ -52,6 +52,7 @@ from getiickets.adapters.s3.storage import CloudFrontUrls, S3FileStorage, create
 from getiickets.adapters.sqlalchemy.engine import create_engine, is_sqlite
 from getiickets.adapters.sqlalchemy.engine import ping as database_ping
 from getiickets.adapters.sqlalchemy.inventory import SqlAlchemyInventory
+from getiickets.adapters.sqlalchemy.sessions import SqlAlchemySessionStore
 from getiickets.adapters.sqlalchemy.unit_of_work import SqlAlchemyUnitOfWork
 from getiickets.adapters.system.clock import SystemClock
 from getiickets.adapters.system.ids import RandomIdGenerator
@@ -187,12 +188,13 @@ def _cache(settings: Settings, redis: Any, clock: Clock, metrics: Metrics) -> Ca
     return observed_store(cache, "cache", metrics)
 
 
-def _sessions(settings: Settings, redis: Any, clock: Clock, metrics: Metrics) -> SessionStore:
-    sessions: SessionStore
+def _sessions(
+    settings: Settings, redis: Any, engine: AsyncEngine, clock: Clock, metrics: Metrics
+) -> SessionStore:
+    # In the database, so neither a restart nor a Redis restarted empty logs anyone out.
+    sessions: SessionStore = SqlAlchemySessionStore(engine, clock)
     if redis is not None:
-        sessions = RedisSessionStore(redis, clock, prefix=settings.redis_key_prefix)
-    else:
-        sessions = InMemorySessionStore(clock)
+        sessions = RedisSessionStore(redis, sessions, clock, prefix=settings.redis_key_prefix)
     return observed_store(sessions, "sessions", metrics)
 
 
@@ -374,7 +376,7 @@ class Container(containers.DeclarativeContainer):
         metrics=metrics,
     )
     cache = providers.Singleton(_cache, settings, redis, clock, metrics)
-    sessions = providers.Singleton(_sessions, settings, redis, clock, metrics)
+    sessions = providers.Singleton(_sessions, settings, redis, engine, clock, metrics)
     rate_limiter = providers.Singleton(_rate_limiter, settings, redis, clock, metrics)
     signer = providers.Singleton(_signer, settings)
     hasher = providers.Singleton(Argon2PasswordHasher)

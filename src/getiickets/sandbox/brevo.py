@@ -1,4 +1,5 @@
-"""Brevo simulator: ``POST /v3/smtp/email`` (mounted under ``/brevo``) and its webhooks.
+"""Brevo simulator: ``POST /v3/smtp/email``, ``GET /v3/smtp/emails`` (mounted under
+``/brevo``) and the webhooks.
 
 Faithful to ``shared/reference/providers.md`` section 2:
 
@@ -19,6 +20,13 @@ Faithful to ``shared/reference/providers.md`` section 2:
   with ``x-sib-ratelimit-limit``/``-remaining``/``-reset`` headers, a held request
   (timeout), a 200 that is not JSON, or a lost response (the email is accepted, the
   answer held past the client's timeout).
+
+``GET /v3/smtp/emails`` is Brevo's log of transactional emails: ``api-key`` checked,
+one of ``email`` / ``templateId`` / ``messageId`` required (else 400
+``missing_parameter``), ``sort`` (``desc``, the default, or ``asc``), ``limit``
+(default 500, at most 1000) and ``offset``; 200 ``{"count", "transactionalEmails":
+[{email, subject, templateId?, messageId, uuid, date, from, tags}]}``, one entry per
+recipient. It shows what was accepted, a send whose answer was lost included.
 
 Accepted emails are kept for ``/sandbox/outbox`` (:func:`accepted_emails`), webhooks
 sent in ``state.brevo.deliveries`` with every try. With a webhook URL configured, each
@@ -44,7 +52,7 @@ from zoneinfo import ZoneInfo
 import anyio
 import httpx
 import msgspec
-from litestar import MediaType, Request, Response, Router, post
+from litestar import MediaType, Request, Response, Router, get, post
 
 from getiickets.sandbox.config import SandboxConfig
 from getiickets.sandbox.state import (
@@ -121,6 +129,8 @@ ALLOWED_EXTENSIONS = frozenset(
 )
 """Brevo's list of accepted attachment extensions (its API reference; providers.md 2.1
 quotes part of it)."""
+LOG_DEFAULT_LIMIT = 500
+LOG_MAX_LIMIT = 1000
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _BREVO_TZ = ZoneInfo("Europe/Paris")
 """Webhook ``date`` is Brevo's local time (CET/CEST)."""
@@ -184,7 +194,74 @@ def create_router(
             await anyio.sleep(config.fault_delay_seconds)
         return response
 
-    return Router(path="/brevo", route_handlers=[send_transac_email], tags=["sandbox"])
+    @get(
+        "/v3/smtp/emails",
+        operation_id="brevoGetTransacEmailsList",
+        summary="Brevo simulator: the log of transactional emails",
+        include_in_schema=False,
+    )
+    async def get_transac_emails_list(request: Request[Any, Any, Any]) -> Response[Any]:
+        with state.lock:
+            provider.record(request.method, request.url.path, dict(request.headers), b"")
+        if not _key_matches(request.headers.get("api-key"), config.brevo_api_key):
+            return _error(401, "unauthorized", "Key not found")
+        try:
+            listed = _email_log(state, dict(request.query_params))
+        except BrevoRequestError as error:
+            return _error(error.status, error.code, error.message)
+        return Response(listed, status_code=200, media_type=MediaType.JSON)
+
+    return Router(
+        path="/brevo",
+        route_handlers=[send_transac_email, get_transac_emails_list],
+        tags=["sandbox"],
+    )
+
+
+def _email_log(state: SandboxState, query: dict[str, str]) -> dict[str, Any]:
+    recipient, template_id, message_id = (
+        query.get("email"),
+        query.get("templateId"),
+        query.get("messageId"),
+    )
+    if recipient is None and template_id is None and message_id is None:
+        raise BrevoRequestError(
+            400, "missing_parameter", "email, templateId or messageId is required"
+        )
+    sort = query.get("sort", "desc")
+    try:
+        limit = int(query.get("limit", LOG_DEFAULT_LIMIT))
+        offset = int(query.get("offset", 0))
+    except ValueError as error:
+        raise BrevoRequestError(400, "invalid_parameter", "limit and offset are numbers") from error
+    if sort not in {"asc", "desc"} or not 0 <= limit <= LOG_MAX_LIMIT or offset < 0:
+        raise BrevoRequestError(400, "invalid_parameter", "sort, limit or offset is invalid")
+    entries = [
+        _logged(email, to)
+        for email in accepted_emails(state)
+        for to in email.get("to") or []
+        if (recipient is None or str(to.get("email", "")).lower() == recipient.lower())
+        and (template_id is None or str(email.get("templateId")) == template_id)
+        and (message_id is None or email["messageId"] == message_id)
+    ]
+    if sort == "desc":
+        entries.reverse()
+    return {"count": len(entries), "transactionalEmails": entries[offset : offset + limit]}
+
+
+def _logged(email: dict[str, Any], to: dict[str, Any]) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "email": to.get("email"),
+        "subject": email.get("subject"),
+        "messageId": email["messageId"],
+        "uuid": email["uuid"],
+        "date": email["acceptedAt"],
+        "from": (email.get("sender") or {}).get("email"),
+        "tags": email.get("tags") or [],
+    }
+    if email.get("templateId") is not None:
+        entry["templateId"] = email["templateId"]
+    return entry
 
 
 def _send(
@@ -329,6 +406,7 @@ def _accept(state: SandboxState, email: dict[str, Any], *, now: datetime) -> _Ac
             keys[key] = now
         stored = {
             "messageId": message_id,
+            "uuid": str(uuid.uuid4()),
             "acceptedAt": now.isoformat(),
             "sender": email.get("sender"),
             "to": email.get("to"),

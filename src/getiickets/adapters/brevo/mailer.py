@@ -7,6 +7,15 @@ Request and error facts follow ``shared/reference/providers.md`` section 2: the
 nothing: that is how this adapter retries safely after a timeout, and why such an
 answer counts as success (the earlier attempt went through).
 
+That answer carries no ``messageId``, and the earlier attempt's answer was lost (or
+went to another process), yet delivery webhooks are matched by that id. So every
+email is also tagged with its idempotency key (``tags``), and after a
+``duplicate_parameter`` the adapter asks Brevo's own log, ``GET /v3/smtp/emails``
+filtered by recipient, for the email carrying that tag: the id comes from Brevo, so
+any process finds it, however the first answer was lost. If the log cannot tell (down,
+not caught up), the email still counts as sent, without an id, and a warning says so:
+failing it would make the outbox resend it after Brevo forgot the key.
+
 Retries inside one ``send`` are few and short (the outbox worker owns the long
 backoff): 5xx, 408/409/425, network errors, timeouts and a malformed 2xx are tried
 again up to ``max_attempts``; a 429 waits for ``x-sib-ratelimit-reset`` when that is
@@ -17,9 +26,9 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections import OrderedDict
 from typing import Any
 
+import anyio
 import httpx
 import msgspec
 
@@ -39,12 +48,26 @@ RATE_LIMIT_RESET_HEADER = "x-sib-ratelimit-reset"
 _DUPLICATE = "duplicate_parameter"
 _TRANSIENT_STATUSES = frozenset({408, 409, 425})
 """Timeout, conflicting concurrent request, too early: the v4 SDK retries these too."""
-_KNOWN_IDS_KEPT = 4096
-"""Enough for every key sent within Brevo's 30-minute idempotency window by one worker."""
+LOG_PAGE_SIZE = 100
+"""Emails to one recipient read back from Brevo's log, newest first: a retry follows
+its first attempt within the 30-minute idempotency window, so it is near the top."""
 
 
 class _Created(msgspec.Struct):
     message_id: str = msgspec.field(name="messageId")
+
+
+class _Logged(msgspec.Struct):
+    message_id: str = msgspec.field(name="messageId")
+    tags: list[str] = []
+
+
+class _Log(msgspec.Struct):
+    emails: list[_Logged] = msgspec.field(name="transactionalEmails", default_factory=list)
+
+
+class _AlreadySent(Exception):  # noqa: N818 - control flow: Brevo refused a repeat
+    pass
 
 
 class _Problem(msgspec.Struct):
@@ -80,11 +103,11 @@ class BrevoMailer:
         self._sender_email = sender_email or None
         self._sender_name = sender_name or None
         self._url = base_url.rstrip("/") + "/smtp/email"
+        self._log_url = base_url.rstrip("/") + "/smtp/emails"
         self._max_attempts = max_attempts
         self._retry_delay = retry_delay
         self._max_rate_limit_wait = max_rate_limit_wait
         self._timeout = httpx.Timeout(timeout)
-        self._known_ids: OrderedDict[str, str] = OrderedDict()
 
     @property
     def configured(self) -> bool:
@@ -107,12 +130,19 @@ class BrevoMailer:
             "accept": "application/json",
             "content-type": "application/json",
         }
-        return await send_with_retries(
-            lambda: self._post(message.idempotency_key, content, headers),
-            provider="Brevo",
-            max_attempts=self._max_attempts,
-            retry_delay=self._retry_delay,
-        )
+        try:
+            return await send_with_retries(
+                lambda: self._post(content, headers),
+                provider="Brevo",
+                max_attempts=self._max_attempts,
+                retry_delay=self._retry_delay,
+            )
+        except _AlreadySent:
+            logger.info(
+                "Brevo already has idempotency key %s: not sent again", message.idempotency_key
+            )
+            message_id = await self._logged_message_id(message, headers)
+            return DeliveryReceipt(provider_message_id=message_id)
 
     def request_body(self, message: EmailMessage) -> dict[str, Any]:
         """The documented ``SendSmtpEmail`` JSON for this message."""
@@ -133,15 +163,18 @@ class BrevoMailer:
         if message.attachments:
             body["attachment"] = [_attachment(item) for item in message.attachments]
         body["headers"] = {"idempotencyKey": message.idempotency_key}
+        # What finds this email in Brevo's log when the answer to its send is lost.
+        body["tags"] = [message.idempotency_key]
         return body
 
-    async def _post(
-        self, idempotency_key: str, content: bytes, headers: dict[str, str]
-    ) -> DeliveryReceipt:
-        client = self._client
-        if client is None:
-            client = self._client = httpx.AsyncClient(timeout=self._timeout)
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=self._timeout)
             self._owns_client = True
+        return self._client
+
+    async def _post(self, content: bytes, headers: dict[str, str]) -> DeliveryReceipt:
+        client = self._http()
         try:
             response = await client.post(
                 self._url, content=content, headers=headers, timeout=self._timeout
@@ -154,9 +187,38 @@ class BrevoMailer:
             raise TryAgain(
                 DeliveryError(f"Brevo unreachable: {error!r}", permanent=False)
             ) from error
-        return self._receipt(idempotency_key, response)
+        return self._receipt(response)
 
-    def _receipt(self, idempotency_key: str, response: httpx.Response) -> DeliveryReceipt:
+    async def _logged_message_id(
+        self, message: EmailMessage, headers: dict[str, str]
+    ) -> str | None:
+        """The ``messageId`` Brevo's log shows for the email tagged with this key."""
+        for attempt in range(self._max_attempts):
+            if attempt:
+                await anyio.sleep(self._retry_delay * 2 ** (attempt - 1))
+            try:
+                response = await self._http().get(
+                    self._log_url,
+                    params={"email": message.to_email, "sort": "desc", "limit": LOG_PAGE_SIZE},
+                    headers=headers,
+                    timeout=self._timeout,
+                )
+                if response.status_code != 200:  # noqa: PLR2004
+                    continue
+                log = msgspec.json.decode(response.content, type=_Log)
+            except (httpx.HTTPError, msgspec.DecodeError):
+                continue
+            for logged in log.emails:
+                if message.idempotency_key in logged.tags:
+                    return logged.message_id
+        logger.warning(
+            "Brevo sent the email with idempotency key %s but its log does not show it: "
+            "its delivery reports cannot be matched",
+            message.idempotency_key,
+        )
+        return None
+
+    def _receipt(self, response: httpx.Response) -> DeliveryReceipt:
         status = response.status_code
         if 200 <= status < 300:  # noqa: PLR2004 - the 2xx range
             try:
@@ -167,7 +229,6 @@ class BrevoMailer:
                         f"Brevo answered {status} with an unexpected body", permanent=False
                     )
                 ) from error
-            self._remember(idempotency_key, message_id)
             return DeliveryReceipt(provider_message_id=message_id)
         problem = _problem(response)
         detail = (
@@ -176,8 +237,7 @@ class BrevoMailer:
         if problem.code == _DUPLICATE:
             # Our only repeatable parameter is the idempotency key (one recipient, no
             # cc/bcc), so this is Brevo refusing to send the same email twice.
-            logger.info("Brevo already has idempotency key %s: not sent again", idempotency_key)
-            return DeliveryReceipt(provider_message_id=self._known_ids.get(idempotency_key))
+            raise _AlreadySent
         if status == 429:  # noqa: PLR2004
             reset = _seconds(response.headers.get(RATE_LIMIT_RESET_HEADER))
             limited = DeliveryError(detail, permanent=False)
@@ -197,12 +257,6 @@ class BrevoMailer:
         if status == 403:  # noqa: PLR2004
             logger.error("Brevo refused the request (permission, sender or IP): %s", detail)
         raise DeliveryError(detail, permanent=True)
-
-    def _remember(self, idempotency_key: str, message_id: str) -> None:
-        self._known_ids[idempotency_key] = message_id
-        self._known_ids.move_to_end(idempotency_key)
-        while len(self._known_ids) > _KNOWN_IDS_KEPT:
-            self._known_ids.popitem(last=False)
 
 
 def _attachment(attachment: Attachment) -> dict[str, str]:

@@ -116,6 +116,8 @@ orders = sa.Table(
     sa.Column("access_token_digest", sa.Text, nullable=False),
     sa.Column("paid_at", UtcDateTime),
     sa.Column("payment_reference", sa.Text, unique=True),
+    sa.Column("checkout_url", sa.Text),
+    sa.Column("access_code", sa.Text),
     sa.Column("payment_issue", sa.Text),
     sa.Column("refunded_at", UtcDateTime),
     sa.Column("refund_due", sa.Boolean, nullable=False),
