@@ -27,6 +27,7 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 TABLE_MODULES = (
     "getiickets.adapters.sqlalchemy.tables",
     "getiickets.adapters.sqlalchemy.inventory_tables",
+    "getiickets.adapters.sqlalchemy.waiting_room_tables",
 )
 
 
