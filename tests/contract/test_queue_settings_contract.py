@@ -52,7 +52,10 @@ queue_settings = st.builds(
     max_active=st.none() | st.integers(1, 10_000_000),
     opens_at=st.none()
     | st.datetimes(
-        min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+        # Hypothesis takes naive bounds and adds the zone itself.
+        min_value=datetime(2000, 1, 1),  # noqa: DTZ001
+        max_value=datetime(2100, 1, 1),  # noqa: DTZ001
+        timezones=st.just(UTC),
     ),
     max_per_admission=st.integers(1, 100),
 )
