@@ -105,6 +105,7 @@ async def test_the_first_buyer_of_an_open_line_is_let_in_at_once_and_the_next_wa
     assert first.step.waited_us == (0,)
     assert not second.admitted
     assert second.ahead == 0
+    assert second.waiting == 1
     assert second.next_at_us == START + SECOND  # 60 a minute: one a second
 
     later = await waiting_line.look(EVENT, place(second), pace(START + SECOND))

@@ -85,6 +85,7 @@ def live_app(
     data_dir: Path,
     *,
     reservation_ttl: int | None = None,
+    environ_extra: dict[str, str] | None = None,
 ) -> Iterator[LiveApp]:
     with ExitStack() as stack:
         sock = free_socket()
@@ -108,7 +109,7 @@ def live_app(
                 "REDIS_KEY_PREFIX": redis_prefix,
                 "TICKET_SIGNING_KEY": secrets.token_urlsafe(32),
             }
-        settings = load_settings(environ)
+        settings = load_settings(environ | (environ_extra or {}))
         if reservation_ttl is not None:
             settings = msgspec.structs.replace(settings, reservation_ttl_seconds=reservation_ttl)
         _in_a_thread(upgrade, settings.migration_url)

@@ -44,6 +44,8 @@ class Spot(msgspec.Struct, frozen=True, kw_only=True):
     admission_expires_us: int | None
     uses: int
     next_at_us: int
+    waiting: int
+    """Buyers in the line not yet admitted."""
     step: Step
 
 

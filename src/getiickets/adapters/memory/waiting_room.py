@@ -205,6 +205,7 @@ class InMemoryWaitingLine:
             admission_expires_us=line.admitted.get(entry_id) if admitted else None,
             uses=line.uses.get(entry_id, 0),
             next_at_us=line.next_at,
+            waiting=len(line.order) - line.frontier,
             step=step,
         )
 

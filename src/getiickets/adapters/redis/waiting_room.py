@@ -134,7 +134,8 @@ local function spot(id, waited, lapsed)
   result[7] = redis.call('HGET', uses, id) or '0'
   result[8] = redis.call('HGET', meta, 'next_at')
   result[9] = n(lapsed)
-  for i = 1, #waited do result[9 + i] = waited[i] end
+  result[10] = n(redis.call('ZCARD', line) - frontier)
+  for i = 1, #waited do result[10 + i] = waited[i] end
   return finish(result)
 end
 """
@@ -323,7 +324,9 @@ def _pace_args(pace: Pace) -> list[int | str]:
 
 
 def _spot(result: list[Any]) -> Spot:
-    entry_id, entry_score, arrival, ahead, admitted, expires, uses, next_at, lapsed = result[:9]
+    entry_id, entry_score, arrival, ahead, admitted, expires, uses, next_at, lapsed, waiting = (
+        result[:10]
+    )
     return Spot(
         entry_id=entry_id.decode(),
         score=int(entry_score),
@@ -333,5 +336,6 @@ def _spot(result: list[Any]) -> Spot:
         admission_expires_us=int(expires) if expires else None,
         uses=int(uses),
         next_at_us=int(next_at),
-        step=Step(waited_us=tuple(int(value) for value in result[9:]), lapsed=int(lapsed)),
+        waiting=int(waiting),
+        step=Step(waited_us=tuple(int(value) for value in result[10:]), lapsed=int(lapsed)),
     )

@@ -266,7 +266,7 @@ class WaitingRoom:
         )
 
     def _status(self, settings: QueueSettings, spot: Spot) -> QueueStatus:
-        self._report(settings.event_id, spot.step, None)
+        self._report(settings.event_id, spot.step, spot.waiting)
         pace = settings.pace(self._clock.now())
         place = QueuePlace(
             event_id=settings.event_id,

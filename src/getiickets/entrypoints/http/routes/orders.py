@@ -32,6 +32,7 @@ from getiickets.entrypoints.services import Services
 FILE_LINK_LIFETIME = timedelta(minutes=10)
 """Links in API responses are short-lived; the API hands out a fresh one on each read."""
 
+ADMISSION_TOKEN_HEADER = "x-admission-token"  # noqa: S105 - a header name, not a secret
 OrderToken = Annotated[str | None, QueryParameter(name="token", required=False)]
 
 
@@ -45,7 +46,12 @@ class OrdersController(Controller):
     path = "/orders"
     tags = ["orders"]  # noqa: RUF012 - Litestar reads it as a class attribute
 
-    @post("/", operation_id="placeOrder", status_code=201, responses=documented(400, 404, 409, 422))
+    @post(
+        "/",
+        operation_id="placeOrder",
+        status_code=201,
+        responses=documented(400, 403, 404, 409, 422, 503),
+    )
     async def place_order(
         self,
         request: Request[Any, Any, Any],
@@ -67,19 +73,26 @@ class OrdersController(Controller):
             buyer_user_id=actor.user_id if actor else None,
         )
 
-        async def work() -> Any:
-            placed = await services.ordering.place_order(command)
-            return placed_order_view(placed.order, placed.access_token)
+        admission_token = request.headers.get(ADMISSION_TOKEN_HEADER)
+        async with services.waiting_room.admission_for_order(
+            data.event_id, admission_token
+        ) as admission:
 
-        return await idempotent(
-            uow=services.uow,
-            clock=services.clock,
-            scope=f"orders:{actor.user_id if actor else 'guest'}",
-            key=request.headers.get("idempotency-key"),
-            body=await request.body(),
-            status_code=201,
-            work=work,
-        )
+            async def work() -> Any:
+                placed = await services.ordering.place_order(command)
+                if admission is not None:
+                    admission.order_placed()
+                return placed_order_view(placed.order, placed.access_token)
+
+            return await idempotent(
+                uow=services.uow,
+                clock=services.clock,
+                scope=f"orders:{actor.user_id if actor else 'guest'}",
+                key=request.headers.get("idempotency-key"),
+                body=await request.body(),
+                status_code=201,
+                work=work,
+            )
 
     @get("/{order_id:str}", operation_id="getOrder", responses=documented(404))
     async def get_order(
