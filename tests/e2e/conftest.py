@@ -92,6 +92,7 @@ def live_app(
     data_dir: Path,
     *,
     reservation_ttl: int | None = None,
+    environ_extra: dict[str, str] | None = None,
 ) -> Iterator[LiveApp]:
     with ExitStack() as stack:
         sock = free_socket()
@@ -121,7 +122,7 @@ def live_app(
                 "DATABASE_URL": f"{url}{'&' if '?' in url else '?'}{POOLER_QUERY}",
                 "TICKET_SIGNING_KEY": secrets.token_urlsafe(32),
             }
-        settings = load_settings(environ)
+        settings = load_settings(environ | (environ_extra or {}))
         if reservation_ttl is not None:
             settings = msgspec.structs.replace(settings, reservation_ttl_seconds=reservation_ttl)
         _in_a_thread(upgrade, settings.migration_url)

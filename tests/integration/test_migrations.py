@@ -24,6 +24,7 @@ from getiickets.adapters.sqlalchemy.engine import create_engine
 from getiickets.adapters.sqlalchemy.metadata import all_tables
 from getiickets.adapters.sqlalchemy.migrate import alembic_config, downgrade, upgrade
 
+HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 EVERY_TABLE = sorted(table.name for table in all_tables().sorted_tables)
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 """The newest migration, read from the scripts so a new one needs no edit here."""

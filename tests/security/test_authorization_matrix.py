@@ -66,6 +66,10 @@ class Scene:
     """A guest's order for the same event: its token is "another order's token"."""
     member: str
     """The email of an account, to sign in with."""
+    queued: dict[str, Any] | None = None
+    """An event of ``owner`` with its waiting room on (shared scene only)."""
+    queue_token: str = ""
+    """A guest's place in ``queued``'s line."""
 
 
 @dataclass(frozen=True)
@@ -229,6 +233,21 @@ TABLE: dict[str, Row] = {
         lambda s: Call("/schema/oauth2-redirect.html")),
     "other schema files": Row("GET", "/schema/{path:str}", codes("404 404 404 404 404 404 404"),
         lambda s: Call("/schema/nothing-here")),
+    "queue settings": Row("PUT", E + "/{event_id:str}/queue", codes("401 403 403 200 403 401 401"),
+        lambda s: Call(f"{E}/{s.event['id']}/queue",
+                       json={"enabled": False, "admit_per_minute": 60, "session_minutes": 10}),
+        has_body=True),
+    "queue overview": Row("GET", E + "/{event_id:str}/queue", codes("401 403 403 200 403 401 401"),
+        lambda s: Call(f"{E}/{s.event['id']}/queue")),
+    "join queue": Row("POST", E + "/{event_id:str}/queue", codes("201 201 201 201 201 201 201"),
+        lambda s: Call(f"{E}/{_queued(s)['id']}/queue", json={"email": unique_email()}),
+        has_body=True),
+    # The queue token is the credential: its holder sees the place, whoever they are.
+    "queue place": Row("GET", "/api/v1/queue/{queue_token:str}",
+        codes("200 200 200 200 200 200 200"),
+        lambda s: Call(f"/api/v1/queue/{s.queue_token}")),
+    "queue page": Row("GET", "/queue/{slug:str}", codes("200 200 200 200 200 200 200"),
+        lambda s: Call(f"/queue/{_queued(s)['slug']}")),
     # Mounted only where the sandbox runs (here: the embedded default).
     "sandbox": Row("*", "/sandbox", codes("200 200 200 200 200 200 200"),
         lambda s: Call("/sandbox/outbox")),
@@ -255,7 +274,12 @@ def people(app_server: LiveApp) -> People:
         )
 
 
-def new_scene(api: Api, people: People) -> Scene:
+def _queued(scene: Scene) -> dict[str, Any]:
+    assert scene.queued is not None, "queue rows use the shared scene"
+    return scene.queued
+
+
+def new_scene(api: Api, people: People, *, with_queue: bool = False) -> Scene:
     event = api.create_event(people.owner, paid_and_free())
     draft = api.create_event(people.owner, paid_and_free(), publish=False)
     order = api.place_order(event, {"Regular": 1}, token=people.buyer_a.token).json()
@@ -271,6 +295,22 @@ def new_scene(api: Api, people: People) -> Scene:
     )
     file_url = pdf.headers["location"].removeprefix(api.app.base_url)
     other = api.place_order(event, {"Regular": 1}).json()
+    queued, queue_token = None, ""
+    if with_queue:
+        # Its own event: with the queue on, orders need an admission (the order rows'
+        # event stays queue-free). Joins are rate limited per client, so only once.
+        queued = api.create_event(people.owner, paid_and_free())
+        api.call(
+            "PUT",
+            f"{E}/{queued['id']}/queue",
+            token=people.owner.token,
+            json={"enabled": True, "admit_per_minute": 60, "session_minutes": 10},
+            expect=200,
+        )
+        joined = api.call(
+            "POST", f"{E}/{queued['id']}/queue", json={"email": unique_email()}, expect=201
+        )
+        queue_token = joined.json()["queue_token"]
     return Scene(
         event=event,
         draft=draft,
@@ -281,13 +321,15 @@ def new_scene(api: Api, people: People) -> Scene:
         file_url=file_url,
         other=other,
         member=people.buyer_b.email,
+        queued=queued,
+        queue_token=queue_token,
     )
 
 
 @pytest.fixture(scope="module")
 def shared_scene(app_server: LiveApp, people: People) -> Scene:
     with Api(app_server) as api:
-        return new_scene(api, people)
+        return new_scene(api, people, with_queue=True)
 
 
 def credentials(  # noqa: PLR0917 - the cell of the table, spelled out

@@ -18,6 +18,7 @@ in the app's lifespan or the worker's start, closed on shutdown.
 
 from __future__ import annotations
 
+import hmac
 import inspect
 import logging
 import secrets
@@ -39,6 +40,7 @@ from getiickets.adapters.memory import (
     InMemoryInventory,
     InMemoryRateLimiter,
 )
+from getiickets.adapters.memory.waiting_room import InMemoryWaitingLine
 from getiickets.adapters.passwords.argon2 import Argon2PasswordHasher
 from getiickets.adapters.paystack.gateway import PaystackGateway, create_paystack_client
 from getiickets.adapters.redis.cache import RedisCache
@@ -47,6 +49,7 @@ from getiickets.adapters.redis.client import ping as redis_ping
 from getiickets.adapters.redis.inventory import RedisInventory
 from getiickets.adapters.redis.rate_limiter import RedisRateLimiter
 from getiickets.adapters.redis.sessions import RedisSessionStore
+from getiickets.adapters.redis.waiting_room import RedisWaitingLine
 from getiickets.adapters.rendering import BabelMessageComposer, QrcodeReportlabRenderer
 from getiickets.adapters.s3.storage import CloudFrontUrls, S3FileStorage, create_s3_client
 from getiickets.adapters.sqlalchemy.engine import create_engine, is_sqlite
@@ -54,9 +57,11 @@ from getiickets.adapters.sqlalchemy.engine import ping as database_ping
 from getiickets.adapters.sqlalchemy.inventory import SqlAlchemyInventory
 from getiickets.adapters.sqlalchemy.sessions import SqlAlchemySessionStore
 from getiickets.adapters.sqlalchemy.unit_of_work import SqlAlchemyUnitOfWork
+from getiickets.adapters.sqlalchemy.waiting_room import SqlAlchemyQueueSettingsStore
 from getiickets.adapters.system.clock import SystemClock
 from getiickets.adapters.system.ids import RandomIdGenerator
 from getiickets.adapters.twilio.sms import TwilioSmsSender
+from getiickets.domain.model.waiting_room import TokenSealer
 from getiickets.domain.usecases.accounts import Accounts
 from getiickets.domain.usecases.catalog import Catalog
 from getiickets.domain.usecases.checkin import CheckIn
@@ -64,6 +69,7 @@ from getiickets.domain.usecases.issuance import TicketIssuance
 from getiickets.domain.usecases.notifying import Notifications, TicketFiles
 from getiickets.domain.usecases.ordering import Ordering
 from getiickets.domain.usecases.stock import StockLedger
+from getiickets.domain.usecases.waiting_room import WaitingRoom
 from getiickets.entrypoints.metrics import (
     Metrics,
     ObservedPayments,
@@ -80,6 +86,7 @@ from getiickets.ports.inventory import Inventory
 from getiickets.ports.notifications import Mailer, SmsSender
 from getiickets.ports.payments import PaymentGateway
 from getiickets.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from getiickets.ports.waiting_room import WaitingLine
 from getiickets.sandbox.config import SandboxConfig
 
 logger = logging.getLogger(__name__)
@@ -205,6 +212,28 @@ def _rate_limiter(settings: Settings, redis: Any, clock: Clock, metrics: Metrics
     else:
         limiter = InMemoryRateLimiter(clock)
     return observed_store(limiter, "rate_limiter", metrics)
+
+
+def _waiting_line(settings: Settings, redis: Any, metrics: Metrics) -> WaitingLine:
+    # Without Redis the line lives in this process: the embedded default, single process.
+    line: WaitingLine = (
+        RedisWaitingLine(redis, prefix=settings.redis_key_prefix)
+        if redis is not None
+        else InMemoryWaitingLine()
+    )
+    return observed_store(line, "waiting_line", metrics)
+
+
+def _queue_sealer(settings: Settings) -> TokenSealer:
+    """Queue and admission tokens are sealed with a key derived from the ticket key, so
+    every process agrees on it and nobody has to set another secret."""
+    if settings.ticket_signing_key:
+        secret = settings.ticket_signing_key
+    elif settings.is_embedded:
+        secret = _local_secret(settings.data_dir / SIGNING_KEY_FILE)
+    else:
+        raise SettingsError("TICKET_SIGNING_KEY is required with DATABASE_URL")
+    return TokenSealer(hmac.digest(secret.encode(), b"getiickets waiting room", "sha256"))
 
 
 def _signer(settings: Settings) -> Ed25519TicketSigner:
@@ -418,6 +447,23 @@ class Container(containers.DeclarativeContainer):
         ),
         reservation_ttl=reservation_ttl,
     )
+    waiting_room = providers.Singleton(
+        WaitingRoom,
+        uow=uow,
+        settings=providers.Singleton(SqlAlchemyQueueSettingsStore, engine),
+        line=providers.Singleton(_waiting_line, settings, redis, metrics),
+        sealer=providers.Singleton(_queue_sealer, settings),
+        limiter=rate_limiter,
+        clock=clock,
+        ids=ids,
+        page_url=providers.Callable(
+            lambda s: lambda slug: f"{s.public_base_url}/queue/{slug}", settings
+        ),
+        joins_per_client=providers.Callable(
+            lambda s: s.queue_joins_per_client_per_minute, settings
+        ),
+        observe=providers.Callable(lambda m: m.observe_queue, metrics),
+    )
     checkin = providers.Singleton(CheckIn, uow=uow, signer=signer, clock=clock)
     ticket_files = providers.Singleton(TicketFiles, uow=uow, renderer=renderer, files=files)
     notifications = providers.Singleton(
@@ -438,6 +484,7 @@ class Container(containers.DeclarativeContainer):
         catalog=catalog,
         ordering=ordering,
         payments=payments,
+        waiting_room=waiting_room,
         checkin=checkin,
         ticket_files=ticket_files,
         notifications=notifications,

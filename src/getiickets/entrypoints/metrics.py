@@ -41,6 +41,7 @@ from getiickets.ports.notifications import (
     ProviderNotConfiguredError,
     SmsMessage,
 )
+from getiickets.ports.waiting_room import Step
 
 T = TypeVar("T")
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -123,6 +124,31 @@ class Metrics:
         self.reservations_expired = Counter(
             "getiickets_reservations_expired", "Orders expired by the worker", registry=r
         )
+        self.queue_waiting = Gauge(
+            "getiickets_queue_waiting",
+            "Buyers in an event's waiting room not yet admitted, as last seen",
+            ["event_id"],
+            registry=r,
+            multiprocess_mode="livemax",
+        )
+        self.queue_admitted = Counter(
+            "getiickets_queue_admitted",
+            "Buyers let through a waiting room (rate() per minute is the admission rate)",
+            ["event_id"],
+            registry=r,
+        )
+        self.queue_wait_seconds = Histogram(
+            "getiickets_queue_wait_seconds",
+            "Time from arriving in a waiting room to being admitted",
+            buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200),
+            registry=r,
+        )
+        self.queue_admissions_expired = Counter(
+            "getiickets_queue_admissions_expired",
+            "Admissions whose session ran out without an order",
+            ["event_id"],
+            registry=r,
+        )
         self.requests = Histogram(
             "getiickets_http_request_seconds",
             "HTTP request latency, by method, route and status",
@@ -142,6 +168,17 @@ class Metrics:
     def record_backlog(self, count: int, oldest: datetime | None, now: datetime) -> None:
         self.outbox_depth.set(count)
         self.outbox_age.set((now - oldest).total_seconds() if oldest else 0)
+
+    def observe_queue(self, event_id: str, step: Step, waiting: int | None) -> None:
+        """What one step of a waiting line did (every process counts its own steps)."""
+        if step.waited_us:
+            self.queue_admitted.labels(event_id=event_id).inc(len(step.waited_us))
+            for waited in step.waited_us:
+                self.queue_wait_seconds.observe(waited / 1_000_000)
+        if step.lapsed:
+            self.queue_admissions_expired.labels(event_id=event_id).inc(step.lapsed)
+        if waiting is not None:
+            self.queue_waiting.labels(event_id=event_id).set(waiting)
 
     def watch_engine(self, engine: AsyncEngine) -> None:
         """Statement latency from SQLAlchemy's cursor events, pool use at scrape time."""

@@ -16,6 +16,7 @@ from getiickets.domain.usecases.checkin import CheckIn
 from getiickets.domain.usecases.notifying import Notifications, TicketFiles
 from getiickets.domain.usecases.ordering import Ordering
 from getiickets.domain.usecases.payments import Payments
+from getiickets.domain.usecases.waiting_room import WaitingRoom
 from getiickets.entrypoints.metrics import Metrics
 from getiickets.entrypoints.settings import Settings
 from getiickets.ports.clock import Clock
@@ -41,6 +42,7 @@ class Services:
     catalog: Catalog
     ordering: Ordering
     payments: Payments
+    waiting_room: WaitingRoom
     checkin: CheckIn
     ticket_files: TicketFiles
     notifications: Notifications

@@ -68,6 +68,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     file_signing_key: str | None = None
     """HMAC key for local-file links; derived from the ticket key when unset."""
 
+    queue_joins_per_client_per_minute: int = 20
+    """Waiting-room joins one client address may make a minute (a load test on loopback
+    raises it)."""
+
     log_level: str = "INFO"
     log_json: bool = False
     run_worker_in_process: bool = True
@@ -102,7 +106,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return self.app_base_url.rstrip("/")
 
 
-_INT_FIELDS = {"port", "db_statement_timeout_ms", "reservation_ttl_seconds"}
+_INT_FIELDS = {
+    "port",
+    "db_statement_timeout_ms",
+    "reservation_ttl_seconds",
+    "queue_joins_per_client_per_minute",
+}
 _FLOAT_FIELDS = {"db_pool_timeout_seconds"}
 _BOOL_FIELDS = {"log_json", "run_worker_in_process"}
 

@@ -28,6 +28,7 @@ TABLE_MODULES = (
     "getiickets.adapters.sqlalchemy.tables",
     "getiickets.adapters.sqlalchemy.inventory_tables",
     "getiickets.adapters.sqlalchemy.session_tables",
+    "getiickets.adapters.sqlalchemy.waiting_room_tables",
 )
 
 

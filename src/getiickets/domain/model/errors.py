@@ -160,3 +160,19 @@ class PayloadTooLargeError(DomainError):
     """The file is larger than allowed."""
 
     code = "payload_too_large"
+
+
+class QueueRequiredError(DomainError):
+    """This event's queue is on: join it, and order with the admission token you get."""
+
+    code = "queue_required"
+
+    def __init__(self, detail: str, *, queue_url: str) -> None:
+        super().__init__(detail)
+        self.queue_url = queue_url
+
+
+class InvalidAdmissionError(DomainError):
+    """The admission token is forged, expired, used up, or for another event."""
+
+    code = "invalid_admission"

@@ -31,6 +31,11 @@ from getiickets.entrypoints.http.routes.payments import (
     WebhooksController,
     payment_callback,
 )
+from getiickets.entrypoints.http.routes.waiting_room import (
+    EventQueueController,
+    QueueController,
+    queue_page,
+)
 from getiickets.entrypoints.services import Services
 
 API_PREFIX = "/api/v1"
@@ -57,6 +62,8 @@ def create_app(
             WebhooksController,
             DeliveryReportsController,
             CheckInController,
+            EventQueueController,
+            QueueController,
         ],
     )
     return Litestar(
@@ -67,6 +74,7 @@ def create_app(
             metrics,
             serve_file,
             payment_callback,
+            queue_page,
             *extra_routes,
         ],
         middleware=[observe_requests, refuse_control_characters],

@@ -48,6 +48,8 @@ STATUS_BY_ERROR: tuple[tuple[type[errors.DomainError], int], ...] = (
     (errors.UnauthenticatedError, 401),
     (errors.InvalidSignatureError, 401),
     (errors.ForbiddenError, 403),
+    (errors.QueueRequiredError, 403),
+    (errors.InvalidAdmissionError, 403),
     (errors.UnsupportedMediaTypeError, 415),
     (errors.PayloadTooLargeError, 413),
     (errors.RateLimitedError, 429),
@@ -114,12 +116,17 @@ def problem_of(error: errors.DomainError) -> Problem:
         detail=error.detail,
         code=error.code,
         errors=field_errors,
+        queue_url=error.queue_url if isinstance(error, errors.QueueRequiredError) else None,
     )
 
 
 def domain_error(_: Request[Any, Any, Any], error: errors.DomainError) -> Response[Problem]:
     body = problem_of(error)
-    headers = {"Retry-After": "60"} if isinstance(error, errors.RateLimitedError) else None
+    headers = None
+    if isinstance(error, errors.RateLimitedError):
+        headers = {"Retry-After": "60"}
+    elif isinstance(error, errors.CacheUnavailableError):
+        headers = {"Retry-After": "5"}
     return Response(body, status_code=body.status, media_type=PROBLEM_JSON, headers=headers)
 
 

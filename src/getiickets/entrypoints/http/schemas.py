@@ -16,12 +16,19 @@ from getiickets.domain.model.accounts import Role, User
 from getiickets.domain.model.money import Money
 from getiickets.domain.model.orders import Order
 from getiickets.domain.model.tickets import Ticket
+from getiickets.domain.model.waiting_room import (
+    MAX_ADMIT_PER_MINUTE,
+    MAX_PER_ADMISSION,
+    MAX_SESSION_MINUTES,
+    QueueSettings,
+)
 from getiickets.domain.usecases.catalog import (
     EventList,
     EventView,
     SalesSummary,
     TicketTypeView,
 )
+from getiickets.domain.usecases.waiting_room import QueueOverview, QueueStatus
 
 AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
 """RFC 3339 with an offset: a time without one is ambiguous, so it is refused."""
@@ -231,10 +238,13 @@ class SalesOut(msgspec.Struct, kw_only=True):
     orders: dict[str, int]
     revenue: str
     currency: str
+    queue: SalesQueueOut | None = None
+    """The waiting room's state; null if the organizer never set one up."""
 
 
-def sales_view(summary: SalesSummary) -> SalesOut:
+def sales_view(summary: SalesSummary, queue: QueueOverview | None = None) -> SalesOut:
     return SalesOut(
+        queue=None if queue is None else sales_queue_view(queue),
         ticket_types=[
             TicketTypeSalesOut(
                 id=row.id,
@@ -431,6 +441,8 @@ class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
     detail: str
     code: str
     errors: list[FieldError] | None = None
+    queue_url: str | None = None
+    """With ``queue_required``: the waiting page to join."""
 
 
 class HealthOut(msgspec.Struct, kw_only=True):
@@ -440,3 +452,87 @@ class HealthOut(msgspec.Struct, kw_only=True):
 class ReadyOut(msgspec.Struct, kw_only=True):
     status: str
     checks: dict[str, str]
+
+
+# ---------------------------------------------------------------- waiting room
+
+
+class QueueSettingsBody(Request):
+    enabled: bool
+    admit_per_minute: Annotated[int, msgspec.Meta(ge=1, le=MAX_ADMIT_PER_MINUTE)]
+    session_minutes: Annotated[int, msgspec.Meta(ge=1, le=MAX_SESSION_MINUTES)]
+    max_active: Annotated[int, msgspec.Meta(ge=1, le=10_000_000)] | None = None
+    opens_at: AwareDatetime | None = None
+    max_per_admission: Annotated[int, msgspec.Meta(ge=1, le=MAX_PER_ADMISSION)] = 1
+
+
+class QueueSettingsOut(msgspec.Struct, kw_only=True):
+    enabled: bool
+    admit_per_minute: int
+    session_minutes: int
+    max_active: int | None
+    opens_at: datetime | None
+    max_per_admission: int
+
+
+class QueueOverviewOut(QueueSettingsOut, kw_only=True):
+    waiting: int
+    admitted_active: int
+    admitted_total: int
+
+
+class SalesQueueOut(QueueOverviewOut, kw_only=True):
+    rebuilding: bool
+    """True while the line is rebuilt after its store lost it: nobody is admitted."""
+
+
+class JoinQueueBody(Request):
+    email: Text
+
+
+class QueueStatusOut(msgspec.Struct, kw_only=True, omit_defaults=True):
+    queue_token: str
+    position: int
+    estimated_wait_seconds: int
+    status: Literal["waiting", "admitted"]
+    admission_token: str | None = None
+    admission_expires_at: datetime | None = None
+
+
+def queue_settings_view(settings: QueueSettings) -> QueueSettingsOut:
+    return QueueSettingsOut(
+        enabled=settings.enabled,
+        admit_per_minute=settings.admit_per_minute,
+        session_minutes=settings.session_minutes,
+        max_active=settings.max_active,
+        opens_at=settings.opens_at,
+        max_per_admission=settings.max_per_admission,
+    )
+
+
+def queue_overview_view(overview: QueueOverview) -> QueueOverviewOut:
+    return msgspec.convert(_overview_fields(overview), QueueOverviewOut)
+
+
+def sales_queue_view(overview: QueueOverview) -> SalesQueueOut:
+    fields = _overview_fields(overview) | {"rebuilding": overview.rebuilding}
+    return msgspec.convert(fields, SalesQueueOut)
+
+
+def _overview_fields(overview: QueueOverview) -> dict[str, object]:
+    return msgspec.structs.asdict(queue_settings_view(overview.settings)) | {
+        "waiting": overview.waiting,
+        "admitted_active": overview.admitted_active,
+        "admitted_total": overview.admitted_total,
+    }
+
+
+def queue_status_view(status: QueueStatus) -> QueueStatusOut:
+    return QueueStatusOut(
+        queue_token=status.queue_token,
+        position=status.position,
+        estimated_wait_seconds=status.estimated_wait_seconds,
+        status=status.status,
+        admission_token=status.admission_token,
+        admission_expires_at=status.admission_expires_at,
+    )

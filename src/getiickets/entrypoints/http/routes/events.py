@@ -171,7 +171,9 @@ class EventsController(Controller):
         user: NamedDependency[Actor],
         services: NamedDependency[Services],
     ) -> SalesOut:
-        return sales_view(await services.catalog.sales_summary(user, event_id))
+        summary = await services.catalog.sales_summary(user, event_id)
+        # After the owner check above; the queue's state is additive (null if never set).
+        return sales_view(summary, await services.waiting_room.sales_state(event_id))
 
 
 def _new_ticket_type(body: TicketTypeBody, currency: str, field: str) -> NewTicketType:

@@ -31,6 +31,7 @@ from getiickets.entrypoints.services import Services
 FILE_LINK_LIFETIME = timedelta(minutes=10)
 """Links in API responses are short-lived; the API hands out a fresh one on each read."""
 
+ADMISSION_TOKEN_HEADER = "x-admission-token"  # noqa: S105 - a header name, not a secret
 OrderToken = Annotated[str | None, QueryParameter(name="token", required=False)]
 
 
@@ -42,7 +43,7 @@ class OrdersController(Controller):
         "/",
         operation_id="placeOrder",
         status_code=201,
-        responses=documented(400, 401, 404, 409, 422),
+        responses=documented(400, 401, 403, 404, 409, 422, 503),
         guards=[identifies_caller],
     )
     async def place_order(
@@ -66,24 +67,31 @@ class OrdersController(Controller):
             buyer_user_id=actor.user_id if actor else None,
         )
 
-        async def work() -> Any:
-            placed = await services.ordering.place_order(command)
-            return placed_order_view(placed.order, placed.access_token)
+        admission_token = request.headers.get(ADMISSION_TOKEN_HEADER)
+        async with services.waiting_room.admission_for_order(
+            data.event_id, admission_token
+        ) as admission:
 
-        return await idempotent(
-            uow=services.uow,
-            clock=services.clock,
-            route="orders",
-            caller=(
-                user_caller(actor)
-                if actor is not None
-                else guest_client_caller(request, data.buyer.email)
-            ),
-            key=request.headers.get("idempotency-key"),
-            body=await request.body(),
-            status_code=201,
-            work=work,
-        )
+            async def work() -> Any:
+                placed = await services.ordering.place_order(command)
+                if admission is not None:
+                    admission.order_placed()
+                return placed_order_view(placed.order, placed.access_token)
+
+            return await idempotent(
+                uow=services.uow,
+                clock=services.clock,
+                route="orders",
+                caller=(
+                    user_caller(actor)
+                    if actor is not None
+                    else guest_client_caller(request, data.buyer.email)
+                ),
+                key=request.headers.get("idempotency-key"),
+                body=await request.body(),
+                status_code=201,
+                work=work,
+            )
 
     @get("/{order_id:str}", operation_id="getOrder", responses=documented(404))
     async def get_order(
