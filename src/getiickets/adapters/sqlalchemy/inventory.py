@@ -127,6 +127,11 @@ class SqlAlchemyInventory:
 
         await self._run(ticket_type_id, act)
 
+    async def abandon(self, hold: Hold) -> None:
+        # A reserve whose answer was lost either committed or never will: a reserve still
+        # running holds the stock row's lock, so this release waits for it and sees it.
+        await self.release(hold.ticket_type_id, hold.hold_id)
+
     async def confirm(self, ticket_type_id: str, hold_id: str) -> Confirmation:
         async def act(conn: AsyncConnection, row: sa.Row[Any, Any], now: datetime) -> Confirmation:
             existing = await self._hold(conn, ticket_type_id, hold_id)
