@@ -12,6 +12,7 @@ A missing binary skips the test and says why; under ``CI=true`` it fails instead
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import glob
 import logging
@@ -25,16 +26,20 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from dependency_injector import providers
 from tests.conftest import service_missing
 from tests.contract.live_server import base_url_of, free_socket, serve
 from tests.e2e.story import Api, LiveApp
 
 from getiickets.adapters.sqlalchemy.migrate import upgrade
 from getiickets.entrypoints.asgi import build_app
-from getiickets.entrypoints.settings import load_settings
+from getiickets.entrypoints.container import Container, running_services
+from getiickets.entrypoints.settings import Settings, load_settings
+from getiickets.entrypoints.worker import RoundReport, Worker
 from getiickets.sandbox.state import SandboxState
 
 STARTUP_SECONDS = 20.0
@@ -216,6 +221,8 @@ def app_on(environ: dict[str, str], data_dir: Path) -> Iterator[Api]:
                 "TICKET_SIGNING_KEY": secrets.token_urlsafe(32),
                 # Fail fast while a dependency is down: the tests measure the answer time.
                 "DB_POOL_TIMEOUT_SECONDS": "3",
+                # Outside the embedded default the sandbox must be asked for by name.
+                "SANDBOX": "true",
                 **environ,
             }
         )
@@ -256,3 +263,54 @@ def problems(records: list[logging.LogRecord]) -> list[str]:
         for r in records
         if r.levelno >= logging.WARNING
     ]
+
+
+class MovableClock:
+    """The system's time plus an offset the test moves: retries and leases come due
+    without waiting for them."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, by: timedelta) -> None:
+        self.offset += by
+
+
+def run_worker_rounds(settings: Settings, clock: MovableClock, rounds: int) -> list[RoundReport]:
+    """``rounds`` rounds of the worker, in this process, on its own services and loop."""
+
+    async def work() -> list[RoundReport]:
+        def with_clock(container: Container) -> None:
+            container.clock.override(providers.Object(clock))
+
+        async with running_services(settings, with_clock) as services:
+            worker = Worker(services)
+            return [await worker.run_once() for _ in range(rounds)]
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, work()).result()
+
+
+def process_environ(api: Api, **extra: str) -> dict[str, str]:
+    """The environment of a ``getiickets`` process beside the in-thread app: same
+    database, Redis, keys and data directory, and the app's sandbox as its providers."""
+    settings = api.app.settings
+    environ = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PAYSTACK_", "BREVO_", "TWILIO_", "AWS_", "REDIS_", "DATABASE_"))
+    }
+    environ |= {
+        "DATABASE_URL": settings.effective_database_url,
+        "TICKET_SIGNING_KEY": settings.ticket_signing_key or "",
+        "DATA_DIR": str(settings.data_dir),
+        "APP_BASE_URL": api.app.base_url,
+        "SANDBOX": "true",
+        "LOG_LEVEL": "INFO",
+    }
+    if settings.redis_url:
+        environ |= {"REDIS_URL": settings.redis_url, "REDIS_KEY_PREFIX": settings.redis_key_prefix}
+    return environ | extra
