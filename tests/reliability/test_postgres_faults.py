@@ -14,6 +14,8 @@ import pytest
 from tests.e2e.story import Api, expect_problem, guest, wait_for
 from tests.reliability.conftest import PrivatePostgres, app_on, problems, recorded_logs
 
+from getiickets.sandbox.brevo import accepted_emails
+
 CAPACITY = 20
 ANSWER_WITHIN = 12.0
 """Seconds any request may take while the database is down: the pool's 3 s wait, a
@@ -56,7 +58,11 @@ def test_a_database_outage_answers_503_and_recovers(
         organizer = api.register("organizer")
         buyer = api.register("buyer")
         event = api.create_event(
-            organizer, [{"name": "Regular", "price": "5000.00", "capacity": CAPACITY}]
+            organizer,
+            [
+                {"name": "Regular", "price": "5000.00", "capacity": CAPACITY},
+                {"name": "Community", "price": "0", "capacity": CAPACITY},
+            ],
         )
         before = [api.place_order(event, {"Regular": 2}).json() for _ in range(2)]
 
@@ -84,4 +90,17 @@ def test_a_database_outage_answers_503_and_recovers(
         for order in [*before, after]:
             assert api.order(order)["status"] == "pending"
         # The orders refused during the outage hold nothing: only the stored ones do.
-        api.wait_for_available(event["id"], {"Regular": CAPACITY - 2 - 2 - 3})
+        api.wait_for_available(
+            event["id"], {"Regular": CAPACITY - 2 - 2 - 3, "Community": CAPACITY}
+        )
+        # The in-process worker lived through the outage and works again.
+        free = api.place_order(event, {"Community": 1}, buyer=guest()).json()
+        assert free["status"] == "paid"
+        wait_for(
+            lambda: (
+                [e for e in accepted_emails(api.app.sandbox) if free["id"] in str(e)]
+                or [e for e in accepted_emails(api.app.sandbox) if free["order_number"] in str(e)]
+            ),
+            "the worker to send the confirmation of an order placed after the outage",
+            within=20,
+        )
