@@ -40,7 +40,7 @@ from getiickets.adapters.sqlalchemy.repositories import (
     SqlAlchemyUserRepository,
 )
 from getiickets.adapters.sqlalchemy.transaction import Transaction, is_unique_violation
-from getiickets.domain.model.errors import ConflictError, DuplicateError
+from getiickets.domain.model.errors import ConflictError, DatabaseUnavailableError, DuplicateError
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -164,9 +164,9 @@ class SqlAlchemyUnitOfWork:
         # server dropped) leaves as DatabaseUnavailableError: the caller answers 503.
         async with database_call():
             await self.rollback()
-        if exc is not None and not isinstance(exc, Exception):
-            return
-        if exc is not None and is_unavailable(exc):
+        if isinstance(exc, Exception) and is_unavailable(exc):
+            if isinstance(exc, DatabaseUnavailableError):
+                return  # translated already, by a nested call
             raise unavailable(exc) from exc
 
     async def commit(self) -> None:
