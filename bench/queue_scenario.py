@@ -147,7 +147,7 @@ async def _queued_event(http: httpx.AsyncClient, admit_per_minute: int) -> str:
             "category": "music",
             "city": "Lagos",
             "venue": "Bench Arena",
-            "starts_at": (datetime.now(UTC) + timedelta(days=30)).isoformat(),  # noqa: TID251 - a client
+            "starts_at": (datetime.now(UTC) + timedelta(days=30)).isoformat(),
             "ticket_types": [{"name": "Free", "price": "0", "capacity": 1_000_000}],
         },
     )
@@ -170,7 +170,7 @@ async def _join(
         started = time.perf_counter()
         response = await _send(http, "POST", f"{API}/events/{event_id}/queue", email=buyer.email)
         timings.add(started, response.status_code if response else 0)
-    if response is not None and response.status_code == 201:  # noqa: PLR2004
+    if response is not None and response.status_code == 201:
         _update(buyer, response.json(), time.perf_counter())
 
 
@@ -198,7 +198,7 @@ async def _follow(  # noqa: PLR0917 - one buyer's whole story
             started = time.perf_counter()
             response = await _send(http, "GET", f"{API}/queue/{buyer.token}")
             polls.add(started, response.status_code if response else 0)
-        if response is None or response.status_code != 200:  # noqa: PLR2004
+        if response is None or response.status_code != 200:
             buyer.next_poll = time.perf_counter() + 15
             continue
         _update(buyer, response.json(), time.perf_counter())
@@ -216,7 +216,7 @@ async def _follow(  # noqa: PLR0917 - one buyer's whole story
             buyer={"email": buyer.email, "name": "Bench Buyer"},
         )
         orders.add(started, placed.status_code if placed else 0)
-    buyer.ordered = placed is not None and placed.status_code == 201  # noqa: PLR2004
+    buyer.ordered = placed is not None and placed.status_code == 201
 
 
 async def _send(
@@ -264,7 +264,7 @@ def _sequence(queue_token: str) -> int:
 def _kendall_tau(values: list[int]) -> float:
     """Kendall's tau between list order and value order (1.0: already sorted)."""
     n = len(values)
-    if n < 2:  # noqa: PLR2004
+    if n < 2:
         return 1.0
     # O(n log n) by counting inversions with a merge sort.
     inversions = _inversions(list(values))

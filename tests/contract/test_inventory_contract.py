@@ -223,6 +223,35 @@ async def test_releasing_an_unknown_or_expired_hold_changes_nothing(backend: Bac
     assert await backend.inventory.level(tt) == level(10, held=4)
 
 
+async def test_abandoning_a_hold_returns_its_stock_once(backend: Backend) -> None:
+    """A hold whose reserve answer was lost, or whose order was never written."""
+    tt = backend.new_ticket_type(capacity=10)
+    kept, abandoned, never_held = backend.hold(tt, 2), backend.hold(tt, 5), backend.hold(tt, 1)
+    await backend.inventory.reserve(kept)
+    await backend.inventory.reserve(abandoned)
+
+    await backend.inventory.abandon(abandoned)
+    await backend.inventory.abandon(never_held)
+    assert await backend.inventory.level(tt) == level(10, held=2)
+    await backend.inventory.abandon(abandoned)
+    assert await backend.inventory.level(tt) == level(10, held=2)
+    assert await backend.inventory.confirm(tt, abandoned.hold_id) is Confirmation.LAPSED
+
+
+async def test_abandoning_a_confirmed_hold_of_an_unwritten_order_returns_its_stock(
+    backend: Backend,
+) -> None:
+    """A free order's holds are confirmed before it is written; if writing fails, they go back."""
+    tt = backend.new_ticket_type(capacity=10)
+    hold = backend.hold(tt, 3)
+    await backend.inventory.reserve(hold)
+    await backend.inventory.confirm(tt, hold.hold_id)
+
+    await backend.inventory.abandon(hold)
+
+    assert await backend.inventory.level(tt) == level(10)
+
+
 async def test_releasing_a_sale_the_database_undid_returns_its_stock(backend: Backend) -> None:
     tt = backend.new_ticket_type(capacity=10)
     hold = backend.hold(tt, 3)
@@ -484,11 +513,37 @@ async def test_redis_keeps_a_ticket_types_keys_in_one_cluster_slot(
         await backend.inventory.reserve(sold)
         await backend.inventory.reserve(held)
         await backend.inventory.confirm(tt, sold.hold_id)
+        await backend.inventory.abandon(backend.hold(tt, 1))
 
         keys = [key async for key in client.scan_iter(match=f"{redis_prefix}*")]
 
-    assert len(keys) == 4  # meta, live holds, their quantities, sold holds
+    assert len(keys) == 5  # meta, live holds, their quantities, sold holds, abandoned ids
     assert {key_slot(key) for key in keys} == {key_slot(f"{{tt:{tt}}}".encode())}
+
+
+@pytest.mark.redis
+async def test_redis_lets_a_reserve_that_arrives_after_its_abandon_hold_nothing(
+    redis_url: str, redis_prefix: str
+) -> None:
+    """A reserve that timed out on our side can still reach Redis after we gave it up
+    (a frozen server runs what its socket buffered when it thaws; the client may have
+    resent it on another connection): that late copy must not hold stock."""
+    facts, clock = FactsDouble(), InMemoryClock(START)
+    async with redis_client(redis_url) as client:
+        inventory = RedisInventory(client, facts, clock, prefix=redis_prefix)
+        tt = f"tt-{uuid.uuid4().hex[:12]}"
+        facts.add_ticket_type(tt, capacity=10)
+        late = Hold(hold_id="late", ticket_type_id=tt, quantity=4, expires_at=START + TTL)
+        await inventory.level(tt)
+
+        await inventory.abandon(late)
+        assert await inventory.reserve(late) is False
+        assert await inventory.level(tt) == level(10)
+
+        # Once the hold would have expired, the mark goes: nothing could reserve it anyway.
+        clock.advance(TTL)
+        await inventory.level(tt)
+        assert await client.zcard(f"{redis_prefix}inv:{{tt:{tt}}}:abandoned") == 0
 
 
 async def test_redis_lets_an_idle_ticket_types_keys_expire(
@@ -506,9 +561,12 @@ async def test_redis_lets_an_idle_ticket_types_keys_expire(
         await inventory.reserve(
             Hold(hold_id="held", ticket_type_id=tt, quantity=1, expires_at=START + TTL)
         )
+        await inventory.abandon(
+            Hold(hold_id="gone", ticket_type_id=tt, quantity=1, expires_at=START + TTL)
+        )
         keys = [key async for key in client.scan_iter(match=f"{redis_prefix}*")]
         ttls = [await client.pttl(key) for key in keys]
 
     idle_ms = IDLE_TTL // timedelta(milliseconds=1)
-    assert len(keys) == 4
+    assert len(keys) == 5
     assert all(idle_ms - 60_000 < ttl <= idle_ms for ttl in ttls), ttls

@@ -32,6 +32,7 @@ import httpx
 from dependency_injector import containers, providers
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from getiickets.adapters.abandoned_holds import RetriedAbandons
 from getiickets.adapters.brevo.mailer import BrevoMailer
 from getiickets.adapters.crypto.ed25519 import Ed25519TicketSigner
 from getiickets.adapters.localfs.storage import LocalFileStorage
@@ -183,7 +184,7 @@ def _inventory(
         inventory = SqlAlchemyInventory(engine, ledger, clock)
     else:
         inventory = InMemoryInventory(ledger, clock)
-    return observed_store(inventory, "inventory", metrics)
+    return observed_store(RetriedAbandons(inventory, clock), "inventory", metrics)
 
 
 def _cache(settings: Settings, redis: Any, clock: Clock, metrics: Metrics) -> Cache:
@@ -537,12 +538,15 @@ async def running_services(
         await _maybe_await(container.shutdown_resources())
 
 
+def _innermost(adapter: object) -> str:
+    # Observed adapters and retried abandons are wrappers: name what they wrap.
+    while hasattr(adapter, "_inner"):
+        adapter = getattr(adapter, "_inner")  # noqa: B009 - a private attribute, on purpose
+    return type(adapter).__name__
+
+
 def _log_choices(settings: Settings, adapters: dict[str, object]) -> None:
-    chosen = " ".join(
-        # Observed adapters are wrappers: name what they wrap.
-        f"{role}={type(getattr(adapter, '_inner', adapter)).__name__}"
-        for role, adapter in adapters.items()
-    )
+    chosen = " ".join(f"{role}={_innermost(adapter)}" for role, adapter in adapters.items())
     database = "SQLite (embedded)" if settings.is_embedded else "PostgreSQL"
     payments = "sandbox" if settings.uses_sandbox_paystack else "Paystack"
     logger.info("adapters: database=%s payments=%s %s", database, payments, chosen)

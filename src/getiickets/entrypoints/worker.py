@@ -13,6 +13,10 @@ side (leases and SKIP LOCKED claims in the repositories):
 
 Stopping (SIGTERM) lets the current round finish; anything claimed but not finished
 comes back when its lease ends, so nothing is lost.
+
+An outage (database or Redis down) fails every chore every round: the worker keeps
+going, says so once per kind of failure (not a traceback per chore per second), and
+says when a chore works again.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from getiickets.adapters.sqlalchemy.errors import is_unavailable
+from getiickets.domain.model.errors import CacheUnavailableError, DatabaseUnavailableError
+from getiickets.entrypoints.logs import FailureLog
 from getiickets.entrypoints.services import Services
 
 logger = logging.getLogger(__name__)
@@ -46,6 +53,7 @@ class Worker:
     def __init__(self, services: Services, *, idle_pause: float = IDLE_PAUSE_SECONDS) -> None:
         self._services = services
         self._idle_pause = idle_pause
+        self._failures = FailureLog(logger)
         self._chores: dict[str, Callable[[], Awaitable[int]]] = {
             "expired_orders": lambda: services.ordering.expire_due_orders(services.payments, BATCH),
             "messages": lambda: services.notifications.deliver_due(BATCH),
@@ -60,11 +68,27 @@ class Worker:
         for name, chore in self._chores.items():
             try:
                 report.done[name] = await chore()
-            except Exception:
-                logger.exception("worker chore %s failed; it is retried next round", name)
+            except Exception as error:
+                self._failed(f"chore {name}", error)
                 report.failed.append(name)
+            else:
+                self._failures.recovered(f"chore {name}", "works again")
         await self._report(report)
         return report
+
+    def _failed(self, what: str, error: Exception) -> None:
+        if isinstance(error, DatabaseUnavailableError | CacheUnavailableError) or is_unavailable(
+            error
+        ):
+            # An outage: what is down is the news, the stack is not.
+            self._failures.failed(f"{what} (dependency down)", f"{error}; retried next round")
+        else:
+            self._failures.failed(
+                f"{what} ({type(error).__name__})",
+                "failed; retried next round",
+                level=logging.ERROR,
+                exc_info=error,
+            )
 
     async def _report(self, report: RoundReport) -> None:
         metrics = self._services.metrics
@@ -72,9 +96,10 @@ class Worker:
         try:
             async with self._services.uow() as uow:
                 backlog = await uow.outbox.backlog()
-        except Exception:
-            logger.warning("could not measure the outbox backlog", exc_info=True)
+        except Exception as error:
+            self._failed("outbox backlog metric", error)
             return
+        self._failures.recovered("outbox backlog metric", "measured again")
         metrics.record_backlog(backlog.count, backlog.oldest_created_at, self._services.clock.now())
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -34,6 +34,17 @@ class Inventory(Protocol):
         """
         ...
 
+    async def abandon(self, hold: Hold) -> None:
+        """Give up a hold whose reserve may or may not have happened (its answer was lost
+        to a timeout, or the order it was for was never written).
+
+        Releases it like ``release``, and also a reserve of it still on its way: a store
+        that received the call but runs it only now (a Redis thawed after a freeze, a
+        retried command) holds nothing for it. Hold ids are never reused, so nothing
+        legitimate reserves an abandoned id again.
+        """
+        ...
+
     async def confirm(self, ticket_type_id: str, hold_id: str) -> Confirmation:
         """Turn a live hold into a sale, exactly once."""
         ...

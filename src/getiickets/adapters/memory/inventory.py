@@ -110,6 +110,10 @@ class InMemoryInventory:
             return
         stock.sold -= stock.confirmed.pop(hold_id)
 
+    async def abandon(self, hold: Hold) -> None:
+        # Calls run whole, in order, in this process: no reserve can still be on its way.
+        await self.release(hold.ticket_type_id, hold.hold_id)
+
     async def confirm(self, ticket_type_id: str, hold_id: str) -> Confirmation:
         stock, _ = await self._stock(ticket_type_id)
         hold = stock.holds.pop(hold_id, None)

@@ -1,12 +1,18 @@
 """``RedisInventory``: stock counters and expiring holds in Redis, atomic across processes.
 
-Per ticket type four keys share the hash tag ``{tt:<id>}``, so every Lua script
+Per ticket type five keys share the hash tag ``{tt:<id>}``, so every Lua script
 touches one cluster slot and runs on Redis Cluster too:
 
 - ``meta``: hash of ``capacity``, ``sold`` and ``available``;
 - ``holds``: sorted set of live hold ids scored by expiry;
 - ``quantities``: hash of hold id -> quantity for those holds;
-- ``confirmed``: hash of sold hold id -> quantity.
+- ``confirmed``: hash of sold hold id -> quantity;
+- ``abandoned``: sorted set of hold ids given up by ``abandon``, scored by the expiry
+  their hold would have had. A reserve that timed out on our side may still reach
+  Redis later (it sat in a socket buffer of a frozen server, or the client retried it
+  on another connection), after its release, in any order: ``reserve`` refuses an
+  abandoned id, so the late copy holds nothing. Entries go at that expiry, when a
+  reserve of the id would be refused anyway.
 
 Every script first moves the holds whose expiry ``<= now`` back into ``available``
 (the seed's SETEX keys lost that stock when they expired: here an expired hold is
@@ -53,11 +59,13 @@ MAX_REBUILDS = 3
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
-# KEYS: meta, holds, quantities, confirmed. ARGV[1]: now in microseconds.
+# KEYS: meta, holds, quantities, confirmed, abandoned. ARGV[1]: now in microseconds.
 _PRELUDE = """
 local meta, holds, quantities, confirmed = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local abandoned = KEYS[5]
 if redis.call('EXISTS', meta) == 0 then return -1 end
 local now = ARGV[1]
+redis.call('ZREMRANGEBYSCORE', abandoned, '-inf', now)
 local expired = redis.call('ZRANGEBYSCORE', holds, '-inf', now)
 if #expired > 0 then
   local back = 0
@@ -77,7 +85,7 @@ def _script(body: str) -> str:
     idle_ms = IDLE_TTL // timedelta(milliseconds=1)
     return (
         f"{_PRELUDE}\nlocal function act()\n{body}\nend\nlocal result = act()\n"
-        f"for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], {idle_ms}) end\nreturn result\n"
+        f"for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], {idle_ms}) end\nreturn result\n"
     )
 
 
@@ -85,6 +93,7 @@ def _script(body: str) -> str:
 _RESERVE = _script(
     """
 local id, quantity, expiry = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+if redis.call('ZSCORE', abandoned, id) then return 0 end
 if redis.call('ZSCORE', holds, id) then return 1 end
 if redis.call('HEXISTS', confirmed, id) == 1 then return 0 end
 if expiry <= tonumber(now) then return 0 end
@@ -97,8 +106,7 @@ return 1
 )
 
 # ARGV: now, hold id. 1: live hold released, 2: sale undone, 0: nothing to do.
-_RELEASE = _script(
-    """
+_RELEASE_BODY = """
 local id = ARGV[2]
 if redis.call('ZSCORE', holds, id) then
   local quantity = tonumber(redis.call('HGET', quantities, id))
@@ -115,6 +123,14 @@ redis.call('HINCRBY', meta, 'sold', -quantity)
 redis.call('HINCRBY', meta, 'available', quantity)
 return 2
 """
+_RELEASE = _script(_RELEASE_BODY)
+
+# ARGV: now, hold id, expiry. As release, after marking the id abandoned until its expiry.
+_ABANDON = _script(
+    """
+if tonumber(ARGV[3]) > tonumber(now) then redis.call('ZADD', abandoned, ARGV[3], ARGV[2]) end
+"""
+    + _RELEASE_BODY
 )
 
 # ARGV: now, hold id. 1: confirmed now, 2: confirmed before, 0: lapsed or unknown.
@@ -161,7 +177,7 @@ while i < #ARGV - 1 do
   i = i + 2
 end
 redis.call('HSET', meta, 'capacity', capacity, 'sold', sold, 'available', capacity - sold - held)
-for k = 1, 4 do redis.call('PEXPIRE', KEYS[k], ARGV[#ARGV]) end
+for k = 1, #KEYS do redis.call('PEXPIRE', KEYS[k], ARGV[#ARGV]) end
 return 1
 """
 
@@ -208,6 +224,7 @@ class RedisInventory:
         self._prefix = prefix
         self._reserve = client.register_script(_RESERVE)
         self._release = client.register_script(_RELEASE)
+        self._abandon = client.register_script(_ABANDON)
         self._confirm = client.register_script(_CONFIRM)
         self._level = client.register_script(_LEVEL)
         self._init = client.register_script(_INIT)
@@ -225,6 +242,11 @@ class RedisInventory:
 
     async def release(self, ticket_type_id: str, hold_id: str) -> None:
         await self._run(self._release, ticket_type_id, hold_id)
+
+    async def abandon(self, hold: Hold) -> None:
+        await self._run(
+            self._abandon, hold.ticket_type_id, hold.hold_id, _microseconds(hold.expires_at)
+        )
 
     async def confirm(self, ticket_type_id: str, hold_id: str) -> Confirmation:
         outcome = await self._run(self._confirm, ticket_type_id, hold_id)
@@ -246,7 +268,13 @@ class RedisInventory:
 
     def _keys(self, ticket_type_id: str) -> list[str]:
         base = f"{self._prefix}inv:{{tt:{ticket_type_id}}}:"
-        return [f"{base}meta", f"{base}holds", f"{base}quantities", f"{base}confirmed"]
+        return [
+            f"{base}meta",
+            f"{base}holds",
+            f"{base}quantities",
+            f"{base}confirmed",
+            f"{base}abandoned",
+        ]
 
     async def _run(self, script: Any, ticket_type_id: str, *args: int | str) -> Any:
         """Run ``script`` for the ticket type, rebuilding its state first if it is missing."""

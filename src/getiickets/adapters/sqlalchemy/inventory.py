@@ -44,6 +44,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from getiickets.adapters.sqlalchemy.engine import SQLITE_BEGIN
+from getiickets.adapters.sqlalchemy.errors import database_call
 from getiickets.adapters.sqlalchemy.inventory_tables import inventory_holds, inventory_stock
 from getiickets.domain.model.errors import ConflictError, NotFoundError
 from getiickets.domain.model.inventory import Confirmation, Hold, StockFacts, StockLevel
@@ -126,6 +127,11 @@ class SqlAlchemyInventory:
 
         await self._run(ticket_type_id, act)
 
+    async def abandon(self, hold: Hold) -> None:
+        # A reserve whose answer was lost either committed or never will: a reserve still
+        # running holds the stock row's lock, so this release waits for it and sees it.
+        await self.release(hold.ticket_type_id, hold.hold_id)
+
     async def confirm(self, ticket_type_id: str, hold_id: str) -> Confirmation:
         async def act(conn: AsyncConnection, row: sa.Row[Any, Any], now: datetime) -> Confirmation:
             existing = await self._hold(conn, ticket_type_id, hold_id)
@@ -154,7 +160,7 @@ class SqlAlchemyInventory:
         than deleted; the next write reclaims them.
         """
         for _ in range(MAX_REBUILDS + 1):
-            async with self._serial, self._engine.connect() as conn:
+            async with self._serial, self._connect() as conn:
                 now = self._clock.now()
                 held = (
                     sa.select(sa.func.coalesce(sa.func.sum(holds.quantity), 0))
@@ -214,9 +220,21 @@ class SqlAlchemyInventory:
         raise ConflictError(f"the stock of ticket type {ticket_type_id} keeps disappearing")
 
     @contextlib.asynccontextmanager
+    async def _connect(self) -> AsyncIterator[AsyncConnection]:
+        """A connection; an outage on the way in or during the block is
+        ``DatabaseUnavailableError`` (503 and try again), not a driver error."""
+        async with database_call(connecting=True):
+            connection = await self._engine.connect()
+        try:
+            async with database_call():
+                yield connection
+        finally:
+            await connection.close()
+
+    @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncConnection]:
         try:
-            async with self._engine.connect() as conn:
+            async with self._connect() as conn:
                 if not self._postgres:
                     # Take SQLite's write lock at BEGIN (engines from ``create_engine``
                     # honour this option): a transaction that reads and then writes
@@ -292,7 +310,7 @@ class SqlAlchemyInventory:
                     await conn.execute(inventory_holds.insert(), rows)
 
     async def _stock_exists(self, ticket_type_id: str) -> bool:
-        async with self._serial, self._engine.connect() as conn:
+        async with self._serial, self._connect() as conn:
             query = sa.select(stock.ticket_type_id).where(stock.ticket_type_id == ticket_type_id)
             return (await conn.execute(query)).first() is not None
 

@@ -29,6 +29,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 
 from getiickets.adapters.sqlalchemy.engine import SQLITE_BEGIN, SQLITE_BUSY_TIMEOUT_MS, is_sqlite
+from getiickets.adapters.sqlalchemy.errors import database_call, is_unavailable, unavailable
 from getiickets.adapters.sqlalchemy.repositories import (
     SqlAlchemyEventRepository,
     SqlAlchemyIdempotencyRepository,
@@ -39,7 +40,7 @@ from getiickets.adapters.sqlalchemy.repositories import (
     SqlAlchemyUserRepository,
 )
 from getiickets.adapters.sqlalchemy.transaction import Transaction, is_unique_violation
-from getiickets.domain.model.errors import ConflictError, DuplicateError
+from getiickets.domain.model.errors import ConflictError, DatabaseUnavailableError, DuplicateError
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -120,11 +121,13 @@ class SqlAlchemyUnitOfWork:
             raise RuntimeError("this unit of work is already open; units do not nest")
         read_only = await self._take_sqlite_writer() if is_sqlite(self.engine) else False
         try:
-            connection = await self.engine.connect()
+            async with database_call(connecting=True):
+                connection = await self.engine.connect()
             try:
-                if self._writer is not None:
-                    await connection.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
-                await connection.begin()
+                async with database_call():
+                    if self._writer is not None:
+                        await connection.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+                    await connection.begin()
             except BaseException:
                 await connection.close()
                 raise
@@ -157,13 +160,21 @@ class SqlAlchemyUnitOfWork:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        await self.rollback()
+        # An outage met inside the block (or by the rollback itself, on a connection the
+        # server dropped) leaves as DatabaseUnavailableError: the caller answers 503.
+        async with database_call():
+            await self.rollback()
+        if isinstance(exc, Exception) and is_unavailable(exc):
+            if isinstance(exc, DatabaseUnavailableError):
+                return  # translated already, by a nested call
+            raise unavailable(exc) from exc
 
     async def commit(self) -> None:
         if self._connection is None:
             raise RuntimeError("commit outside `async with`, or after commit or rollback")
         try:
-            await self._connection.commit()
+            async with database_call():
+                await self._connection.commit()
         except IntegrityError as error:
             # Constraints are checked per statement, so this is rare (deferred checks);
             # whatever caused it, the unit is over and nothing of it was kept.

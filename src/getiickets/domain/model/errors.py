@@ -144,6 +144,12 @@ class CacheUnavailableError(DomainError):
     code = "cache_unavailable"
 
 
+class DatabaseUnavailableError(DomainError):
+    """The database cannot be reached right now (stopped, restarting, no free connection)."""
+
+    code = "database_unavailable"
+
+
 class RateLimitedError(DomainError):
     """Too many attempts; wait before trying again."""
 

@@ -4,17 +4,30 @@ Holds are taken from the inventory (all lines or none) before the order is store
 if storing fails, the holds go back at once. Holds end by themselves at
 ``expires_at``, so a crash between the two steps can cost stock for one reservation
 period at most, and never oversells.
+
+A reserve whose answer is lost (a timeout: Redis frozen, or slow) may still happen
+after we gave up on it, so its hold is given back too: ``Inventory.abandon`` by hold id,
+which the id being ours before the call makes possible, and which also stops a late
+copy of the reserve from holding anything. The composition root makes an abandon that
+cannot reach the inventory wait and retry (``RetriedAbandons``) instead of failing.
 """
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import msgspec
 
 from getiickets.domain.model.accounts import normalize_email, normalize_phone
-from getiickets.domain.model.errors import NotFoundError, SoldOutError, ValidationError
+from getiickets.domain.model.errors import (
+    CacheUnavailableError,
+    DatabaseUnavailableError,
+    NotFoundError,
+    SoldOutError,
+    ValidationError,
+)
 from getiickets.domain.model.inventory import Hold
 from getiickets.domain.model.money import total
 from getiickets.domain.model.orders import (
@@ -133,7 +146,7 @@ class Ordering:
             tickets = await self._store(order, event, now)
         except BaseException:
             # Nobody else knows these holds yet, so giving them back is always safe.
-            await self._release(holds)
+            await self._abandon(holds)
             raise
         if order.is_free:
             await confirm_sold(self._inventory, order)
@@ -234,14 +247,15 @@ class Ordering:
         return lines
 
     async def _hold_all(self, holds: list[Hold]) -> None:
-        taken: list[Hold] = []
+        tried: list[Hold] = []
         try:
             for hold in holds:
+                # Counted before the call: if its answer is lost, it may have been held.
+                tried.append(hold)
                 if not await self._inventory.reserve(hold):
                     raise SoldOutError("not enough tickets left")
-                taken.append(hold)
         except BaseException:
-            await self._release(taken)
+            await self._abandon(tried)
             raise
 
     async def _store(self, order: Order, event: Event, now: datetime) -> list[Ticket]:
@@ -258,9 +272,13 @@ class Ordering:
             await uow.commit()
             return tickets
 
-    async def _release(self, holds: list[Hold]) -> None:
+    async def _abandon(self, holds: list[Hold]) -> None:
+        """Give back holds of an order that will not be written; the caller is failing
+        already, so an outage here must not replace its error (the hold still ends at
+        its expiry, and the composition root's inventory retries it sooner)."""
         for hold in holds:
-            await self._inventory.release(hold.ticket_type_id, hold.hold_id)
+            with contextlib.suppress(CacheUnavailableError, DatabaseUnavailableError):
+                await self._inventory.abandon(hold)
 
     async def _release_lines(self, order: Order) -> None:
         for line in order.lines:

@@ -22,10 +22,27 @@ from litestar.exceptions import (
 )
 from litestar.openapi.datastructures import ResponseSpec
 
+from getiickets.adapters.sqlalchemy.errors import is_unavailable
 from getiickets.domain.model import errors
 from getiickets.entrypoints.http.schemas import FieldError, Problem
+from getiickets.entrypoints.logs import FailureLog
 
 logger = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 5
+"""What a 503 asks clients to wait: outages we ride out (a restart, a failover) last
+seconds, and the pool and clients reconnect by themselves."""
+_UNAVAILABLE = (errors.DatabaseUnavailableError, errors.CacheUnavailableError)
+_PUBLIC_DETAIL = {
+    errors.DatabaseUnavailableError.code: "the database is unavailable; try again shortly",
+    errors.CacheUnavailableError.code: "the cache is unavailable; try again shortly",
+}
+"""Outages are answered in fixed words: the adapters' detail (driver errors, addresses)
+is for our log, not for clients."""
+
+failures = FailureLog(logger)
+"""An outage fails every request the same way: one line per kind of failure, not one
+(with a traceback) per request."""
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_TYPE = "https://getiickets.com/problems/"
@@ -56,6 +73,7 @@ STATUS_BY_ERROR: tuple[tuple[type[errors.DomainError], int], ...] = (
     (errors.PaymentProviderUnavailableError, 502),
     (errors.PaymentProviderError, 502),
     (errors.CacheUnavailableError, 503),
+    (errors.DatabaseUnavailableError, 503),
 )
 
 _CODE_BY_STATUS = {
@@ -113,20 +131,22 @@ def problem_of(error: errors.DomainError) -> Problem:
         type=PROBLEM_TYPE + error.code,
         title=HTTPStatus(status).phrase,
         status=status,
-        detail=error.detail,
+        detail=_PUBLIC_DETAIL.get(error.code, error.detail),
         code=error.code,
         errors=field_errors,
         queue_url=error.queue_url if isinstance(error, errors.QueueRequiredError) else None,
     )
 
 
-def domain_error(_: Request[Any, Any, Any], error: errors.DomainError) -> Response[Problem]:
+def domain_error(request: Request[Any, Any, Any], error: errors.DomainError) -> Response[Problem]:
     body = problem_of(error)
     headers = None
     if isinstance(error, errors.RateLimitedError):
         headers = {"Retry-After": "60"}
-    elif isinstance(error, errors.CacheUnavailableError):
-        headers = {"Retry-After": "5"}
+    elif isinstance(error, _UNAVAILABLE):
+        cause = type(error.__cause__).__name__ if error.__cause__ else "no cause"
+        failures.failed(f"{error.code} ({cause})", f"{_route(request)}: {error.detail}")
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     return Response(body, status_code=body.status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -153,8 +173,23 @@ def http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respons
 
 
 def unexpected_error(request: Request[Any, Any, Any], error: Exception) -> Response[Problem]:
-    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    if is_unavailable(error):
+        # A database error no adapter translated (a driver's own, mid-request).
+        unavailable = errors.DatabaseUnavailableError(f"{type(error).__name__}: {error}")
+        unavailable.__cause__ = error
+        return domain_error(request, unavailable)
+    # A bug fails every request that reaches it: its traceback once, then a count.
+    failures.failed(
+        f"internal_error ({type(error).__name__} on {_route(request)})",
+        "unhandled error",
+        level=logging.ERROR,
+        exc_info=error,
+    )
     return problem(500, "internal_error", "something went wrong on our side")
+
+
+def _route(request: Request[Any, Any, Any]) -> str:
+    return f"{request.method} {request.scope.get('path_template') or request.url.path}"
 
 
 def msgspec_error(_: Request[Any, Any, Any], error: msgspec.ValidationError) -> Response[Problem]:
