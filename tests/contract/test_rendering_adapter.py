@@ -1,7 +1,7 @@
 """``QrcodeReportlabRenderer`` beyond the shared contract: its QR codes scan.
 
-Every code is read back with zxing-cpp, a decoder independent of the ``qrcode``
-library that wrote it, both from the PNG and from the image inside the PDF.
+Every code is read back with zxing-cpp's decoder, both from the PNG and from the PDF;
+``test_qr_symbol.py`` checks the symbols against an encoder independent of zxing-cpp.
 """
 
 from __future__ import annotations

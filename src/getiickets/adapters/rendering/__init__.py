@@ -1,6 +1,6 @@
-"""``QrcodeReportlabRenderer``: ticket QR images (qrcode + Pillow) and PDFs (reportlab).
+"""``QrcodeReportlabRenderer``: ticket QR images (zxing-cpp + Pillow) and PDFs (reportlab).
 
-Both libraries are synchronous and CPU-bound, so each rendering runs in a worker
+These libraries are synchronous and CPU-bound, so each rendering runs in a worker
 thread, off the event loop.
 """
 
