@@ -9,10 +9,10 @@ from __future__ import annotations
 from anyio import to_thread
 
 from getiickets.adapters.rendering.pdf import ticket_pdf
-from getiickets.adapters.rendering.qr import qr_png
-from getiickets.ports.files import TicketDocument
+from getiickets.adapters.rendering.qr import qr_png, qr_symbol, symbol_png
+from getiickets.ports.files import RenderedTicket, TicketDocument
 
-__all__ = ["QrcodeReportlabRenderer"]
+__all__ = ["QrcodeReportlabRenderer", "render_ticket"]
 
 
 class QrcodeReportlabRenderer:
@@ -21,3 +21,12 @@ class QrcodeReportlabRenderer:
 
     async def pdf(self, document: TicketDocument) -> bytes:
         return await to_thread.run_sync(ticket_pdf, document)
+
+    async def render(self, document: TicketDocument) -> RenderedTicket:
+        return await to_thread.run_sync(render_ticket, document)
+
+
+def render_ticket(document: TicketDocument) -> RenderedTicket:
+    """A ticket's PNG and PDF, both drawn from one encoding of its QR code."""
+    symbol = qr_symbol(document.qr_payload)
+    return RenderedTicket(qr_png=symbol_png(symbol), pdf=ticket_pdf(document, symbol))
