@@ -25,7 +25,7 @@ from PIL import Image
 
 QR_SIZE = 300
 QUIET_ZONE_MODULES = 4
-_DARK, _LIGHT = 0, 255  # zxing-cpp's module image, one byte per module
+_LIGHT = 255  # a light module in zxing-cpp's image; a dark one is 0
 _DARK_RUN = re.compile(rb"\x00+")
 
 
