@@ -1,7 +1,7 @@
 """``QrcodeReportlabRenderer`` beyond the shared contract: its QR codes scan.
 
-Every code is read back with zxing-cpp, a decoder independent of the ``qrcode``
-library that wrote it, both from the PNG and from the image inside the PDF.
+Every code is read back with zxing-cpp's decoder, both from the PNG and from the PDF;
+``test_qr_symbol.py`` checks the symbols against an encoder independent of zxing-cpp.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ import threading
 import unicodedata
 from datetime import UTC, datetime
 
+import pypdfium2 as pdfium
 import pytest
 import zxingcpp
 from PIL import Image
 from pypdf import PdfReader
-from pypdf.generic import ContentStream
 
 from getiickets.adapters import rendering
 from getiickets.adapters.rendering import QrcodeReportlabRenderer
@@ -23,6 +23,8 @@ from getiickets.adapters.rendering.pdf import printable
 from getiickets.ports.files import TicketDocument
 
 pytestmark = pytest.mark.contract
+
+PAGE_SCALE = 3  # pixels per point when a test renders a PDF page: 216 dpi
 
 SIGNED = (
     "GT1.eyJ0IjoiMDFKSDhYM1ZLUTJaN0I0TjZNOFBRUlNUVVYiLCJlIjoiMDFKSDhYM1ZLUTJaN0I0TjZNOFBRUlNUVVcifQ"
@@ -57,6 +59,15 @@ def _document(**changes: object) -> TicketDocument:
 def _decode(image: Image.Image) -> zxingcpp.Barcode:
     (barcode,) = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
     return barcode
+
+
+def _page_image(pdf: bytes) -> Image.Image:
+    """The PDF's page as a viewer shows it, at PAGE_SCALE pixels per point."""
+    document = pdfium.PdfDocument(pdf)
+    try:
+        return document[0].render(scale=PAGE_SCALE).to_pil()
+    finally:
+        document.close()
 
 
 def _page_text(pdf: bytes) -> str:
@@ -113,34 +124,46 @@ async def test_a_payload_too_long_for_any_qr_code_is_an_error() -> None:
 # ------------------------------------------------------------------- PDF
 
 
-async def test_the_pdf_carries_one_qr_image_that_scans_back_to_the_payload() -> None:
-    pdf = await QrcodeReportlabRenderer().pdf(DOCUMENT)
+@pytest.mark.parametrize("payload", PAYLOADS)
+async def test_the_qr_code_on_the_pdf_page_scans_back_to_the_payload(payload: str) -> None:
+    pdf = await QrcodeReportlabRenderer().pdf(_document(qr_payload=payload))
 
-    (embedded,) = PdfReader(io.BytesIO(pdf)).pages[0].images
-    barcode = _decode(embedded.image)
-    assert barcode.text == SIGNED
+    barcode = _decode(_page_image(pdf))
+    assert barcode.text == payload
     assert barcode.ec_level == "H"
 
 
-async def test_the_qr_code_is_drawn_large_and_whole_on_the_page() -> None:
+async def test_the_qr_code_is_drawn_as_vector_modules_not_an_image() -> None:
+    """Crisp at any zoom or printer resolution, and no image to encode per ticket."""
     pdf = await QrcodeReportlabRenderer().pdf(DOCUMENT)
 
-    reader = PdfReader(io.BytesIO(pdf))
-    page = reader.pages[0]
-    placements = []
-    matrix: list[float] = []
-    for operands, operator in ContentStream(page.get_contents(), reader).operations:
-        if operator == b"cm":
-            matrix = [float(value) for value in operands]
-        elif operator == b"Do":
-            placements.append(matrix)
-    ((width, skew_a, skew_b, height, x, y),) = placements
-    assert (skew_a, skew_b) == (0, 0)
-    assert width == height >= 200  # points: about 7 cm, scannable from paper or a screen
-    assert x >= 0
-    assert x + width <= 400
-    assert y >= 0
-    assert y + height <= 600
+    assert len(PdfReader(io.BytesIO(pdf)).pages[0].images) == 0
+
+
+async def test_the_qr_code_is_drawn_large_and_whole_on_the_page_with_its_quiet_zone() -> None:
+    pdf = await QrcodeReportlabRenderer().pdf(DOCUMENT)
+
+    page = _page_image(pdf).convert("L")
+    barcode = _decode(page)
+    modules = 17 + 4 * int(barcode.extra["Version"])
+    corners = barcode.position
+    left, top = corners.top_left.x, corners.top_left.y
+    right, bottom = corners.bottom_right.x, corners.bottom_right.y
+    assert abs((right - left) - (bottom - top)) <= 2
+    quiet = 4 * (right - left) / modules  # pixels
+    box = (left - quiet, top - quiet, right + quiet, bottom + quiet)
+    # Points: about 7 cm with its margin, scannable from paper or a screen.
+    assert (box[2] - box[0]) / PAGE_SCALE >= 200
+    assert box[0] >= 0
+    assert box[1] >= 0
+    assert box[2] <= page.width
+    assert box[3] <= page.height
+    # Nothing is printed in the quiet zone (a pixel of slack for the modules' edges).
+    margin = page.crop(tuple(round(edge) for edge in box))
+    inset = round(quiet) - 1
+    margin.paste(255, (inset, inset, margin.width - inset, margin.height - inset))
+    darkest, _ = margin.getextrema()
+    assert darkest >= 200
 
 
 async def test_the_same_ticket_gives_the_same_pdf_bytes() -> None:
@@ -230,8 +253,7 @@ async def test_long_details_are_shortened_to_fit_not_dropped() -> None:
     assert "Oluwaseun Adeyemi" in text
     assert DOCUMENT.ticket_number in text
     assert DOCUMENT.order_number in text
-    (embedded,) = reader.pages[0].images
-    assert _decode(embedded.image).text == SIGNED
+    assert _decode(_page_image(pdf)).text == SIGNED
 
 
 # ------------------------------------------------------------------- threads

@@ -113,3 +113,12 @@ async def test_each_ticket_prints_its_own_details(renderer: TicketRenderer) -> N
     assert "TK-AAAA-BBBB-CCCC-DDDD" in text
     assert DOCUMENT.holder_name not in text
     assert DOCUMENT.ticket_number not in text
+
+
+async def test_render_gives_both_files_exactly_as_the_single_renders_do(
+    renderer: TicketRenderer,
+) -> None:
+    rendered = await renderer.render(DOCUMENT)
+
+    assert rendered.qr_png == await renderer.qr_png(DOCUMENT.qr_payload)
+    assert rendered.pdf == await renderer.pdf(DOCUMENT)

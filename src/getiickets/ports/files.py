@@ -41,6 +41,11 @@ class TicketDocument(msgspec.Struct, frozen=True, kw_only=True):
     qr_payload: str
 
 
+class RenderedTicket(msgspec.Struct, frozen=True, kw_only=True):
+    qr_png: bytes
+    pdf: bytes
+
+
 class TicketRenderer(Protocol):
     async def qr_png(self, payload: str) -> bytes:
         """A 300x300 PNG, error correction H, encoding exactly ``payload``."""
@@ -48,4 +53,9 @@ class TicketRenderer(Protocol):
 
     async def pdf(self, document: TicketDocument) -> bytes:
         """A 400x600 point ticket with the event, holder, number and QR code."""
+        ...
+
+    async def render(self, document: TicketDocument) -> RenderedTicket:
+        """Both files of one ticket, byte for byte what ``qr_png(document.qr_payload)``
+        and ``pdf(document)`` give, for the price of one: the QR code is encoded once."""
         ...

@@ -14,7 +14,7 @@ import textwrap
 import zlib
 
 from getiickets.domain.model.local_time import readable_time
-from getiickets.ports.files import TicketDocument
+from getiickets.ports.files import RenderedTicket, TicketDocument
 
 QR_SIZE = 300
 PAGE_WIDTH, PAGE_HEIGHT = 400, 600
@@ -29,6 +29,11 @@ class InMemoryTicketRenderer:
 
     async def pdf(self, document: TicketDocument) -> bytes:
         return ticket_pdf(document)
+
+    async def render(self, document: TicketDocument) -> RenderedTicket:
+        return RenderedTicket(
+            qr_png=await self.qr_png(document.qr_payload), pdf=await self.pdf(document)
+        )
 
 
 # ---------------------------------------------------------------------------- PNG

@@ -18,13 +18,13 @@ import unicodedata
 from importlib import resources
 
 from reportlab.lib.colors import Color, black
-from reportlab.lib.utils import ImageReader, simpleSplit
+from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from getiickets.adapters.rendering.qr import qr_image
+from getiickets.adapters.rendering.qr import QUIET_ZONE_MODULES, QrSymbol, qr_symbol
 from getiickets.domain.model.local_time import readable_time
 from getiickets.ports.files import TicketDocument
 
@@ -57,7 +57,8 @@ def _fonts() -> frozenset[int]:
     return frozenset(drawable or ())
 
 
-def ticket_pdf(document: TicketDocument) -> bytes:
+def ticket_pdf(document: TicketDocument, symbol: QrSymbol | None = None) -> bytes:
+    """``symbol``: the QR symbol of ``document.qr_payload``, if the caller has it."""
     _fonts()
     buffer = io.BytesIO()
     # invariant=1 pins the creation date and document id: a ticket renders to the same
@@ -67,7 +68,7 @@ def ticket_pdf(document: TicketDocument) -> bytes:
     pdf.setAuthor("getiickets")
     _frame(pdf)
     _event(pdf, document)
-    _qr_code(pdf, document)
+    _qr_code(pdf, document, symbol or qr_symbol(document.qr_payload))
     _holder(pdf, document)
     pdf.showPage()
     pdf.save()
@@ -142,12 +143,21 @@ def _title_lines(title: str) -> tuple[float, list[str]]:
     return 14, _wrap(title, _BOLD, 14, _TEXT_WIDTH, max_lines=3)
 
 
-def _qr_code(pdf: Canvas, document: TicketDocument) -> None:
-    x = (PAGE_WIDTH - QR_SIDE) / 2
-    # Greyscale: reportlab would widen a 1-bit image to RGB, tripling the file.
-    code = ImageReader(qr_image(document.qr_payload).convert("L"))
-    pdf.drawImage(code, x, QR_BOTTOM, QR_SIDE, QR_SIDE)
+def _qr_code(pdf: Canvas, document: TicketDocument, symbol: QrSymbol) -> None:
+    # Vector modules, the quiet zone included in the QR_SIDE square: crisp at any zoom
+    # or printer resolution, and no image to encode per ticket.
+    module = QR_SIDE / (symbol.size + 2 * QUIET_ZONE_MODULES)
+    corner = QUIET_ZONE_MODULES * module
     pdf.setFillColor(black)
+    pdf.saveState()
+    pdf.translate((PAGE_WIDTH - QR_SIDE) / 2 + corner, QR_BOTTOM + corner)
+    pdf.scale(module, module)  # one unit per module from here, origin bottom-left
+    # One path of whole-module rectangles, one run of dark modules each, filled once:
+    # abutting shapes filled one by one leave hairline seams in anti-aliasing viewers.
+    top = symbol.size - 1
+    runs = [f"{column} {top - row} {length} 1 re" for row, column, length in symbol.dark_runs()]
+    pdf.addLiteral("\n".join([*runs, "f"]))
+    pdf.restoreState()
     pdf.setFont(_MONO, 12)
     # Printed in full under the code, so the door can look a ticket up by hand.
     pdf.drawCentredString(PAGE_WIDTH / 2, QR_BOTTOM - 18, _ascii(document.ticket_number))

@@ -95,14 +95,11 @@ class TicketFiles:
             order_number=order.order_number,
             qr_payload=ticket.qr_payload,
         )
+        rendered = await self._renderer.render(document)  # one QR encoding for both files
         # Keys are derived from the ticket, so a repeated render overwrites the same
         # objects with the same content: safe for two workers to race.
-        await self._files.put(
-            qr_key(ticket), await self._renderer.qr_png(ticket.qr_payload), "image/png"
-        )
-        await self._files.put(
-            pdf_key(ticket), await self._renderer.pdf(document), "application/pdf"
-        )
+        await self._files.put(qr_key(ticket), rendered.qr_png, "image/png")
+        await self._files.put(pdf_key(ticket), rendered.pdf, "application/pdf")
         async with self._uow() as uow:
             current = await uow.tickets.get(ticket.id)
             if current is None:

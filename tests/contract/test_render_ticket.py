@@ -1,0 +1,65 @@
+"""``QrcodeReportlabRenderer.render``: one ticket's files from one QR encoding, off the loop.
+
+Encoding the symbol is the largest share of a ticket's rendering; the worker renders
+every ticket of a sell-out, so doing it twice (once per file) halves its rate.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+
+import pytest
+
+from getiickets.adapters import rendering
+from getiickets.adapters.rendering import QrcodeReportlabRenderer, pdf, qr
+from getiickets.ports.files import RenderedTicket, TicketDocument
+
+pytestmark = pytest.mark.contract
+
+DOCUMENT = TicketDocument(
+    event_title="Lagos Jazz Night",
+    starts_at=datetime(2026, 12, 12, 19, 0, tzinfo=UTC),
+    venue="Muri Okunola Park",
+    city="Lagos",
+    holder_name="Ada Obi",
+    ticket_type_name="VIP Table",
+    ticket_number="TK-7K3F-X2QD-9M4P-ZT8W",
+    order_number="GT-7K3F-X2QD",
+    qr_payload="GT1.eyJ0IjoidGlja2V0LTEyMyIsImUiOiJldmVudC00NTYifQ.c2lnbmF0dXJlLWJ5dGVz",
+)
+
+
+async def test_a_ticket_encodes_its_qr_code_once_for_both_files(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    encoded: list[str] = []
+    real = qr.qr_symbol
+
+    def qr_symbol(payload: str) -> qr.QrSymbol:
+        encoded.append(payload)
+        return real(payload)
+
+    # Every module that could encode on the way: the package, the PNG and the PDF.
+    for module in (rendering, qr, pdf):
+        monkeypatch.setattr(module, "qr_symbol", qr_symbol)
+
+    await QrcodeReportlabRenderer().render(DOCUMENT)
+
+    assert encoded == [DOCUMENT.qr_payload]
+
+
+async def test_render_runs_off_the_event_loop_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    threads: list[int] = []
+    real = rendering.render_ticket
+
+    def render_ticket(document: TicketDocument) -> RenderedTicket:
+        threads.append(threading.get_ident())
+        return real(document)
+
+    monkeypatch.setattr(rendering, "render_ticket", render_ticket)
+
+    await QrcodeReportlabRenderer().render(DOCUMENT)
+
+    assert len(threads) == 1
+    assert threading.get_ident() not in threads
