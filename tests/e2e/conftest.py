@@ -7,7 +7,8 @@ Every test here runs against both backends:
   mounted at /sandbox, exactly what a new user gets;
 - ``postgres-redis``: DATABASE_URL (a fresh database per module, migrated), REDIS_URL
   (the server's keys under a prefix of its own, removed afterwards) and
-  TICKET_SIGNING_KEY: the production shape, with payments still going to the sandbox.
+  TICKET_SIGNING_KEY: the production shape, with payments going to the sandbox because
+  SANDBOX=true says so.
 
 APP_BASE_URL is the server's own address, so checkout links, the sandbox's webhooks
 and the callback all come back to it. One server per module and backend: tests keep
@@ -107,6 +108,8 @@ def live_app(
                 # read each other's cached event lists and login counters.
                 "REDIS_KEY_PREFIX": redis_prefix,
                 "TICKET_SIGNING_KEY": secrets.token_urlsafe(32),
+                # A server runs the simulators only when asked by name.
+                "SANDBOX": "true",
             }
         settings = load_settings(environ)
         if reservation_ttl is not None:

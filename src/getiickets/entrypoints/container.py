@@ -6,8 +6,9 @@ Adapters are chosen by configuration:
   ones (single API process), or the SQL inventory when the database is PostgreSQL;
 - AWS_S3_BUCKET -> S3 (with CloudFront URLs when AWS_CLOUDFRONT_URL is set); unset
   -> files under DATA_DIR, served by the app through signed links;
-- PAYSTACK_SECRET_KEY unset -> the provider sandbox is mounted in the app at
-  /sandbox and payments, and unconfigured mail and SMS, go to its simulators;
+- the embedded default without PAYSTACK_SECRET_KEY, or SANDBOX=true -> the provider
+  sandbox is mounted in the app at /sandbox and payments, and unconfigured mail and
+  SMS, go to its simulators (a server without either is refused by the settings);
 - BREVO_API_KEY / TWILIO_* unset outside the sandbox -> messages are skipped with a
   warning (seed behaviour).
 
