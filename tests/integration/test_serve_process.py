@@ -103,18 +103,23 @@ def real_deployment(tmp_path: Path, postgres_dsn: str) -> Iterator[str]:
         [*CLI, "serve"], env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and server.poll() is None:
-            try:
-                if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        assert server.poll() is None, server.communicate()[0]
+        _wait_until_healthy(server, base_url)
         yield base_url
     finally:
         server.terminate()
         server.communicate(timeout=20)
+
+
+def _wait_until_healthy(server: subprocess.Popen[str], base_url: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    server.kill()
+    pytest.fail(f"the server did not become healthy:\n{server.communicate()[0]}")
 
 
 def test_a_real_deployment_serves_no_sandbox(real_deployment: str) -> None:
@@ -147,3 +152,30 @@ def test_the_asgi_factory_refuses_unsafe_settings_in_one_line(
     assert exited.value.code != 0
     [line] = capsys.readouterr().err.splitlines()
     assert "PAYSTACK_SECRET_KEY" in line
+
+
+def test_secrets_in_urls_never_reach_the_access_log(tmp_path: Path) -> None:
+    """The embedded default as `make run` starts it, with uvicorn's access log."""
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    environ = {
+        key: value
+        for key, value in _environment(tmp_path).items()
+        if key not in {"DATABASE_URL", "TICKET_SIGNING_KEY", "PAYSTACK_SECRET_KEY"}
+    } | {"PORT": str(port), "APP_BASE_URL": base_url}
+    subprocess.run([*CLI, "db", "upgrade"], env=environ, check=True, timeout=60)  # noqa: S603
+    server = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
+        [*CLI, "serve"], env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        _wait_until_healthy(server, base_url)
+        order = httpx.get(f"{base_url}/api/v1/orders/no-such-order?token=SECRET-ORDER-TOKEN")
+        file = httpx.get(f"{base_url}/files/t/x.pdf?expires=4102444800&signature=SECRET-SIG")
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=20)
+
+    assert (order.status_code, file.status_code) == (404, 404), output
+    assert "SECRET" not in output
+    assert "/api/v1/orders/no-such-order?token=***" in output
+    assert "/files/t/x.pdf?expires=***&signature=***" in output

@@ -235,6 +235,9 @@ def create_sandbox_app(
         route_handlers=[root],
         openapi_config=None,
         on_shutdown=[state.cancel_background],
+        # Logging belongs to the process (the host app's, or uvicorn's standalone):
+        # Litestar's default would replace the host's handlers and formats.
+        logging_config=None,
     )
     app.state["sandbox"] = state
     return app
