@@ -110,6 +110,7 @@ def live_app(
                 "TICKET_SIGNING_KEY": secrets.token_urlsafe(32),
                 # A server runs the simulators only when asked by name.
                 "SANDBOX": "true",
+                "SANDBOX_OUTBOX_TOKEN": secrets.token_urlsafe(16),
             }
         settings = load_settings(environ)
         if reservation_ttl is not None:

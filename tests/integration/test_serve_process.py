@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from getiickets.entrypoints.asgi import build_app, create_app_from_environment
+from getiickets.entrypoints.container import sandbox_config
 from getiickets.entrypoints.settings import SettingsError, load_settings
 from tests.contract.live_server import free_socket
 
@@ -179,3 +180,14 @@ def test_secrets_in_urls_never_reach_the_access_log(tmp_path: Path) -> None:
     assert "SECRET" not in output
     assert "/api/v1/orders/no-such-order?token=***" in output
     assert "/files/t/x.pdf?expires=***&signature=***" in output
+
+
+def test_a_server_sandbox_serves_its_outbox_only_to_the_token_holder(tmp_path: Path) -> None:
+    def inspection(environ: dict[str, str]) -> tuple[bool, str | None]:
+        config = sandbox_config(load_settings(environ | {"DATA_DIR": str(tmp_path)}))
+        return config.inspection_routes, config.inspection_token
+
+    staging = SERVER | {"PAYSTACK_SECRET_KEY": "", "SANDBOX": "true"}
+    assert inspection({}) == (True, None)  # the embedded default: one's own machine
+    assert inspection(staging) == (False, None)
+    assert inspection(staging | {"SANDBOX_OUTBOX_TOKEN": "t0ken"}) == (True, "t0ken")

@@ -137,6 +137,9 @@ def sandbox_config(settings: Settings) -> SandboxConfig:
         paystack_webhook_url=f"{base}/api/v1/webhooks/paystack",
         brevo_webhook_url=f"{base}/api/v1/webhooks/brevo",
         brevo_webhook_token=_brevo_webhook_token(settings),
+        # Every ticket sent is in the outbox: open only on one's own machine.
+        inspection_routes=settings.is_embedded or settings.sandbox_outbox_token is not None,
+        inspection_token=settings.sandbox_outbox_token,
     )
 
 

@@ -74,6 +74,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Send payments, and unconfigured mail and SMS, to the simulators mounted at
     /sandbox. Implied by the embedded default; a server (DATABASE_URL set) runs them
     only when this says so, since a simulated payment there issues real tickets."""
+    sandbox_outbox_token: str | None = None
+    """On a server, the outbox and control routes of the sandbox (every ticket email
+    and SMS it accepted) answer only ``Authorization: Bearer <this>``, and are not
+    served at all without it. The embedded default serves them to anyone unless set."""
 
     log_level: str = "INFO"
     log_json: bool = False
