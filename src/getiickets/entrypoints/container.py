@@ -66,6 +66,7 @@ from getiickets.domain.usecases.ordering import Ordering
 from getiickets.domain.usecases.stock import StockLedger
 from getiickets.entrypoints.metrics import (
     Metrics,
+    ObservedGateway,
     ObservedPayments,
     ObservedSender,
     observed_store,
@@ -384,7 +385,9 @@ class Container(containers.DeclarativeContainer):
     hasher = providers.Singleton(Argon2PasswordHasher)
     files = providers.Singleton(_files, settings, clock, metrics)
     renderer = providers.Singleton(QrcodeReportlabRenderer)
-    gateway = providers.Singleton(_gateway, settings, http, cache)
+    gateway = providers.Singleton(
+        ObservedGateway, providers.Singleton(_gateway, settings, http, cache), metrics
+    )
     mailer = providers.Singleton(_mailer, settings, http, metrics)
     sms = providers.Singleton(_sms, settings, metrics)
     reservation_ttl = providers.Callable(_reservation_ttl, settings)
