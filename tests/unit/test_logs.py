@@ -43,12 +43,22 @@ def test_secret_query_values_are_replaced(logged: str, kept: str) -> None:
 
 @pytest.fixture
 def captured() -> Iterator[io.StringIO]:
+    """Log lines from the root handler; uvicorn's access logger sends to it, as under
+    `getiickets serve` (servers started by other tests may have rewired uvicorn's)."""
     stream = io.StringIO()
     root = logging.getLogger()
-    saved = (root.handlers[:], root.level)
+    saved_root = (root.handlers[:], root.level)
+    servers = [logging.getLogger(name) for name in ("uvicorn", "uvicorn.access")]
+    saved = [(log.handlers[:], log.propagate, log.level, log.disabled) for log in servers]
+    for log in servers:
+        log.handlers[:], log.propagate, log.disabled = [], True, False
+        log.setLevel(logging.INFO)
     yield stream
-    root.handlers[:], level = saved
-    root.setLevel(level)
+    root.handlers[:] = saved_root[0]
+    root.setLevel(saved_root[1])
+    for log, (handlers, propagate, level, disabled) in zip(servers, saved, strict=True):
+        log.handlers[:], log.propagate, log.disabled = handlers, propagate, disabled
+        log.setLevel(level)
 
 
 @pytest.mark.parametrize("as_json", [False, True])
