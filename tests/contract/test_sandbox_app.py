@@ -168,3 +168,32 @@ async def test_the_outbox_lists_mail_and_sms_as_json_or_html(sandbox: httpx.Asyn
     assert page.headers["content-type"].startswith("text/html")
     assert "Your &lt;tickets&gt;" in page.text
     assert "<tickets>" not in page.text
+
+
+async def test_the_outbox_and_controls_can_be_left_out(state: SandboxState) -> None:
+    app = create_sandbox_app(SandboxConfig(inspection_routes=False), state)
+    async with AsyncTestClient(app=app, base_url="http://sandbox.test") as client:
+        outbox = await client.get("/outbox")
+        reset = await client.post("/_control/reset")
+        paystack = await client.get("/paystack/transaction", headers=PAYSTACK)
+
+    assert (outbox.status_code, reset.status_code) == (404, 404)
+    assert paystack.status_code == 200
+
+
+async def test_with_a_token_the_outbox_and_controls_answer_only_its_bearer(
+    state: SandboxState,
+) -> None:
+    app = create_sandbox_app(SandboxConfig(inspection_token="s3cret-outbox"), state)
+    async with AsyncTestClient(app=app, base_url="http://sandbox.test") as client:
+        anonymous = await client.get("/outbox")
+        wrong = await client.get("/outbox", headers={"Authorization": "Bearer s3cret"})
+        basic = await client.get("/outbox", headers={"Authorization": "Basic s3cret-outbox"})
+        reset = await client.post("/_control/reset")
+        bearer = {"Authorization": "Bearer s3cret-outbox"}
+        allowed = await client.get("/outbox", headers=bearer)
+        received = await client.get("/_control/paystack/received", headers=bearer)
+
+    assert [r.status_code for r in (anonymous, wrong, basic, reset)] == [401] * 4
+    assert (allowed.status_code, allowed.json()) == (200, [])
+    assert received.status_code == 200

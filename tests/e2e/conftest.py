@@ -7,7 +7,8 @@ Every test here runs against both backends:
   mounted at /sandbox, exactly what a new user gets;
 - ``postgres-redis``: DATABASE_URL (a fresh database per module, migrated), REDIS_URL
   (the server's keys under a prefix of its own, removed afterwards) and
-  TICKET_SIGNING_KEY: the production shape, with payments still going to the sandbox;
+  TICKET_SIGNING_KEY: the production shape, with payments going to the sandbox because
+  SANDBOX=true says so;
 - ``postgres-pooler``: PostgreSQL alone (the SQL inventory, no Redis) through the
   seed's pooler URL, ``?pgbouncer=true&connection_limit=1``: one connection for
   everything, so any use case that waits for a second connection while holding one
@@ -115,12 +116,17 @@ def live_app(
                 # read each other's cached event lists and login counters.
                 "REDIS_KEY_PREFIX": redis_prefix,
                 "TICKET_SIGNING_KEY": secrets.token_urlsafe(32),
+                # A server runs the simulators only when asked by name.
+                "SANDBOX": "true",
+                "SANDBOX_OUTBOX_TOKEN": secrets.token_urlsafe(16),
             }
         elif backend == "postgres-pooler":
             url = _database(request, stack)
             environ |= {
                 "DATABASE_URL": f"{url}{'&' if '?' in url else '?'}{POOLER_QUERY}",
                 "TICKET_SIGNING_KEY": secrets.token_urlsafe(32),
+                "SANDBOX": "true",
+                "SANDBOX_OUTBOX_TOKEN": secrets.token_urlsafe(16),
             }
         settings = load_settings(environ | (environ_extra or {}))
         if reservation_ttl is not None:

@@ -318,7 +318,11 @@ class Api:
     # ------------------------------------------------------------------ messages
 
     def outbox(self) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = self.call("GET", "/sandbox/outbox", expect=200).json()
+        # None on the embedded default, where the outbox is open.
+        token = self.app.settings.sandbox_outbox_token
+        items: list[dict[str, Any]] = self.call(
+            "GET", "/sandbox/outbox", token=token, expect=200
+        ).json()
         return items
 
     def sent_to(self, address: str) -> list[dict[str, Any]]:

@@ -29,11 +29,13 @@ def _environment(database_url: str, tmp_path: Path) -> dict[str, str]:
     environ = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("PAYSTACK_", "BREVO_", "TWILIO_", "AWS_", "REDIS_"))
+        if not key.startswith(("PAYSTACK_", "BREVO_", "TWILIO_", "AWS_", "REDIS_", "SANDBOX"))
     }
     return environ | {
         "DATABASE_URL": database_url,
         "TICKET_SIGNING_KEY": "worker-test-key",
+        # Mail and SMS go to the simulators; a server must ask for them by name.
+        "SANDBOX": "true",
         "DATA_DIR": str(tmp_path),
         # No sandbox runs beside this worker: mail to it fails and is retried later,
         # which is exactly the kind of work a stopping worker must not lose.

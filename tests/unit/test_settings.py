@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from getiickets.entrypoints.settings import SettingsError, load_settings
+from getiickets.entrypoints.settings import SettingsError, check_safe_to_serve, load_settings
 
 
 def test_nothing_set_is_the_embedded_default() -> None:
@@ -66,3 +66,93 @@ def test_a_value_of_the_wrong_kind_is_refused_by_name(name: str, value: str) -> 
 def test_a_reservation_shorter_than_a_minute_is_refused() -> None:
     with pytest.raises(SettingsError, match="RESERVATION_TTL_SECONDS"):
         load_settings({"RESERVATION_TTL_SECONDS": "30"})
+
+
+# ------------------------------------------------------------- safe to serve
+
+SERVER = {
+    "DATABASE_URL": "postgresql://app@db:5432/db",
+    "REDIS_URL": "redis://cache:6379/0",
+    "TICKET_SIGNING_KEY": "a-long-random-secret",
+    "PAYSTACK_SECRET_KEY": "sk_live_x",
+}
+
+
+def test_a_complete_server_configuration_is_safe_to_serve_on_many_processes() -> None:
+    settings = load_settings(SERVER)
+
+    check_safe_to_serve(settings, workers=4)
+
+    assert not settings.uses_sandbox_paystack
+
+
+def test_the_embedded_default_is_safe_to_serve_on_one_process_with_the_sandbox() -> None:
+    settings = load_settings({})
+
+    check_safe_to_serve(settings)
+
+    assert settings.uses_sandbox_paystack
+
+
+def test_a_server_without_a_paystack_key_is_refused_unless_the_sandbox_is_asked_for() -> None:
+    settings = load_settings(SERVER | {"PAYSTACK_SECRET_KEY": ""})
+
+    with pytest.raises(SettingsError, match=r"PAYSTACK_SECRET_KEY.*SANDBOX=true") as refused:
+        check_safe_to_serve(settings)
+
+    assert "\n" not in str(refused.value)
+
+
+def test_sandbox_true_on_a_server_sends_payments_to_the_simulator() -> None:
+    settings = load_settings(SERVER | {"PAYSTACK_SECRET_KEY": "", "SANDBOX": "true"})
+
+    check_safe_to_serve(settings)
+
+    assert settings.sandbox
+    assert settings.uses_sandbox_paystack
+
+
+def test_sandbox_and_a_real_paystack_key_together_are_refused() -> None:
+    settings = load_settings(SERVER | {"SANDBOX": "true"})
+
+    with pytest.raises(SettingsError, match=r"SANDBOX.*PAYSTACK_SECRET_KEY"):
+        check_safe_to_serve(settings)
+
+
+def test_a_server_without_a_ticket_signing_key_is_refused() -> None:
+    settings = load_settings(SERVER | {"TICKET_SIGNING_KEY": ""})
+
+    with pytest.raises(SettingsError, match="TICKET_SIGNING_KEY"):
+        check_safe_to_serve(settings)
+
+
+def test_several_processes_without_redis_are_refused() -> None:
+    settings = load_settings(SERVER | {"REDIS_URL": ""})
+
+    check_safe_to_serve(settings, workers=1)
+    with pytest.raises(SettingsError, match=r"--workers 2.*REDIS_URL"):
+        check_safe_to_serve(settings, workers=2)
+
+
+def test_several_processes_of_the_embedded_default_are_refused() -> None:
+    with pytest.raises(SettingsError, match=r"--workers 3.*DATABASE_URL.*REDIS_URL"):
+        check_safe_to_serve(load_settings({}), workers=3)
+
+
+def test_every_unsafe_setting_is_named_in_one_line() -> None:
+    settings = load_settings({"DATABASE_URL": "postgresql://app@db:5432/db"})
+
+    with pytest.raises(SettingsError) as refused:
+        check_safe_to_serve(settings, workers=2)
+
+    message = str(refused.value)
+    assert "\n" not in message
+    for name in ("PAYSTACK_SECRET_KEY", "TICKET_SIGNING_KEY", "REDIS_URL"):
+        assert name in message
+
+
+def test_sandbox_is_read_by_name_as_a_boolean() -> None:
+    assert load_settings({"SANDBOX": "yes"}).sandbox is True
+    assert load_settings({}).sandbox is False
+    with pytest.raises(SettingsError, match="SANDBOX"):
+        load_settings({"SANDBOX": "sometimes"})

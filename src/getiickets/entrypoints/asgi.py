@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 from collections.abc import AsyncIterator, Callable
 
 from litestar import Litestar
@@ -23,7 +24,12 @@ from getiickets.entrypoints.container import (
 )
 from getiickets.entrypoints.http.app import create_app
 from getiickets.entrypoints.logs import configure_logging
-from getiickets.entrypoints.settings import Settings, load_settings
+from getiickets.entrypoints.settings import (
+    Settings,
+    SettingsError,
+    check_safe_to_serve,
+    load_settings,
+)
 from getiickets.entrypoints.worker import Worker
 from getiickets.sandbox.app import sandbox_mount
 from getiickets.sandbox.state import SandboxState
@@ -32,9 +38,15 @@ logger = logging.getLogger("getiickets")
 
 
 def create_app_from_environment() -> Litestar:
-    settings = load_settings()
-    configure_logging(settings.log_level, as_json=settings.log_json)
-    return build_app(settings)
+    try:
+        settings = load_settings()
+        configure_logging(settings.log_level, as_json=settings.log_json)
+        return build_app(settings)
+    except SettingsError as error:
+        # One line naming the variable and a failed exit, not the server's traceback
+        # (which is all uvicorn shows for an exception from the factory).
+        sys.stderr.write(f"getiickets: {error}\n")
+        raise SystemExit(2) from None
 
 
 def build_app(
@@ -43,7 +55,11 @@ def build_app(
     configure: Callable[[Container], None] | None = None,
     sandbox_state: SandboxState | None = None,
 ) -> Litestar:
-    """The whole product for these settings; ``configure`` lets tests override providers."""
+    """The whole product for these settings; ``configure`` lets tests override providers.
+
+    Unsafe settings raise ``SettingsError`` here, before anything is served.
+    """
+    check_safe_to_serve(settings)
     extra_routes = []
     state = sandbox_state or SandboxState()
     if settings.uses_sandbox_paystack:

@@ -10,7 +10,12 @@ import sys
 from collections.abc import Sequence
 
 from getiickets.entrypoints.logs import configure_logging
-from getiickets.entrypoints.settings import Settings, SettingsError, load_settings
+from getiickets.entrypoints.settings import (
+    Settings,
+    SettingsError,
+    check_safe_to_serve,
+    load_settings,
+)
 
 logger = logging.getLogger("getiickets")
 
@@ -24,7 +29,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"getiickets: {error}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, as_json=settings.log_json)
-    command: int = args.run(settings, args)
+    try:
+        command: int = args.run(settings, args)
+    except SettingsError as error:
+        print(f"getiickets: {error}", file=sys.stderr)
+        return 2
     return command
 
 
@@ -66,14 +75,11 @@ def _parser() -> argparse.ArgumentParser:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn  # noqa: PLC0415 - only this command needs the server
 
+    # Before any process starts: each server process checks again (create_app), but
+    # only here is the number of processes known.
+    check_safe_to_serve(settings, workers=args.workers)
     host = args.host or settings.host
     port = args.port or settings.port
-    if args.workers > 1 and settings.is_embedded:
-        logger.error(
-            "the embedded default keeps stock and sessions in this process: "
-            "set DATABASE_URL and REDIS_URL to run several API processes"
-        )
-        return 2
     uvicorn.run(
         "getiickets.entrypoints.asgi:create_app_from_environment",
         factory=True,
@@ -97,6 +103,7 @@ def _worker(settings: Settings, _: argparse.Namespace) -> int:
             "a separate worker needs DATABASE_URL (and REDIS_URL)"
         )
         return 2
+    check_safe_to_serve(settings)
 
     async def run() -> None:
         stop = asyncio.Event()

@@ -7,8 +7,9 @@ Adapters are chosen by configuration:
   login sessions always live in the database, Redis (when set) only caches them;
 - AWS_S3_BUCKET -> S3 (with CloudFront URLs when AWS_CLOUDFRONT_URL is set); unset
   -> files under DATA_DIR, served by the app through signed links;
-- PAYSTACK_SECRET_KEY unset -> the provider sandbox is mounted in the app at
-  /sandbox and payments, and unconfigured mail and SMS, go to its simulators;
+- the embedded default without PAYSTACK_SECRET_KEY, or SANDBOX=true -> the provider
+  sandbox is mounted in the app at /sandbox and payments, and unconfigured mail and
+  SMS, go to its simulators (a server without either is refused by the settings);
 - BREVO_API_KEY / TWILIO_* unset outside the sandbox -> messages are skipped with a
   warning (seed behaviour).
 
@@ -73,6 +74,7 @@ from getiickets.domain.usecases.stock import StockLedger
 from getiickets.domain.usecases.waiting_room import WaitingRoom
 from getiickets.entrypoints.metrics import (
     Metrics,
+    ObservedGateway,
     ObservedPayments,
     ObservedSender,
     observed_store,
@@ -145,6 +147,9 @@ def sandbox_config(settings: Settings) -> SandboxConfig:
         paystack_webhook_url=f"{base}/api/v1/webhooks/paystack",
         brevo_webhook_url=f"{base}/api/v1/webhooks/brevo",
         brevo_webhook_token=_brevo_webhook_token(settings),
+        # Every ticket sent is in the outbox: open only on one's own machine.
+        inspection_routes=settings.is_embedded or settings.sandbox_outbox_token is not None,
+        inspection_token=settings.sandbox_outbox_token,
     )
 
 
@@ -413,7 +418,9 @@ class Container(containers.DeclarativeContainer):
     files = providers.Singleton(_files, settings, clock, metrics)
     renderer = providers.Singleton(QrcodeReportlabRenderer)
     composer = providers.Singleton(BabelMessageComposer)
-    gateway = providers.Singleton(_gateway, settings, http, cache)
+    gateway = providers.Singleton(
+        ObservedGateway, providers.Singleton(_gateway, settings, http, cache), metrics
+    )
     mailer = providers.Singleton(_mailer, settings, http, metrics)
     sms = providers.Singleton(_sms, settings, metrics)
     reservation_ttl = providers.Callable(_reservation_ttl, settings)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -31,7 +31,12 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from getiickets.adapters.sqlalchemy.engine import pool_status
-from getiickets.domain.model.errors import CacheUnavailableError
+from getiickets.domain.model.errors import (
+    CacheUnavailableError,
+    NotFoundError,
+    PaymentProviderError,
+    PaymentProviderUnavailableError,
+)
 from getiickets.domain.model.payments import PaymentVerification
 from getiickets.domain.usecases.payments import AppliedPayment, Payments
 from getiickets.ports.notifications import (
@@ -61,6 +66,13 @@ class Metrics:
             "getiickets_payment_processing_seconds",
             "Time to apply one verified payment result",
             buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.paystack_calls = Counter(
+            "getiickets_paystack_calls",
+            "Calls to the payment provider, by operation and result "
+            "(ok, refused, not_found, unavailable, error)",
+            ["operation", "result"],
             registry=r,
         )
         self.webhooks = Counter(
@@ -120,6 +132,13 @@ class Metrics:
             "Age of the oldest message waiting for delivery",
             registry=r,
             multiprocess_mode="max",
+        )
+        self.dependency_up = Gauge(
+            "getiickets_dependency_up",
+            "Whether a dependency (database, cache) answered its readiness check at scrape",
+            ["dependency"],
+            registry=r,
+            multiprocess_mode="livemin",
         )
         self.reservations_expired = Counter(
             "getiickets_reservations_expired", "Orders expired by the worker", registry=r
@@ -234,6 +253,51 @@ class ObservedPayments(Payments):
             self._metrics.payment_seconds.observe(time.perf_counter() - started)
         self._metrics.payments.labels(outcome=applied.outcome.value).inc()
         return applied
+
+
+class ObservedGateway:
+    """Wraps the PaymentGateway: counts every provider call by operation and result.
+
+    Anything else the port offers passes through uncounted.
+    """
+
+    def __init__(self, inner: Any, metrics: Metrics) -> None:
+        self._inner = inner
+        self._counter = metrics.paystack_calls
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def initialize(self, request: Any) -> Any:
+        return await self._counted("initialize", self._inner.initialize(request))
+
+    async def verify(self, reference: str) -> Any:
+        return await self._counted("verify", self._inner.verify(reference))
+
+    async def refund(self, reference: str, amount: Any = None) -> Any:
+        return await self._counted("refund", self._inner.refund(reference, amount))
+
+    async def _counted(self, operation: str, call: Awaitable[T]) -> T:
+        try:
+            result = await call
+        except PaymentProviderUnavailableError:
+            self._count(operation, "unavailable")
+            raise
+        except PaymentProviderError:
+            self._count(operation, "refused")
+            raise
+        except NotFoundError:
+            # An unknown reference is an answer, not a failure of the provider.
+            self._count(operation, "not_found")
+            raise
+        except Exception:
+            self._count(operation, "error")
+            raise
+        self._count(operation, "ok")
+        return result
+
+    def _count(self, operation: str, result: str) -> None:
+        self._counter.labels(operation=operation, result=result).inc()
 
 
 class ObservedSender:

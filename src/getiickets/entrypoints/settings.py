@@ -3,7 +3,9 @@
 Variable names are the seed's (PAYSTACK_SECRET_KEY, BREVO_API_KEY, TWILIO_*, AWS_*,
 REDIS_URL, DATABASE_URL, DIRECT_URL) plus a few of ours. Nothing set at all gives
 the embedded default: SQLite under ``var/``, in-memory hot state, local files and
-the provider simulators mounted in the app.
+the provider simulators mounted in the app. Anywhere else the simulators run only
+when ``SANDBOX=true`` asks for them by name, and ``check_safe_to_serve`` is the one
+place that refuses settings a server must not run with.
 """
 
 from __future__ import annotations
@@ -71,6 +73,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     queue_joins_per_client_per_minute: int = 20
     """Waiting-room joins one client address may make a minute (a load test on loopback
     raises it)."""
+    sandbox: bool = False
+    """Send payments, and unconfigured mail and SMS, to the simulators mounted at
+    /sandbox. Implied by the embedded default; a server (DATABASE_URL set) runs them
+    only when this says so, since a simulated payment there issues real tickets."""
+    sandbox_outbox_token: str | None = None
+    """On a server, the outbox and control routes of the sandbox (every ticket email
+    and SMS it accepted) answer only ``Authorization: Bearer <this>``, and are not
+    served at all without it. The embedded default serves them to anyone unless set."""
 
     log_level: str = "INFO"
     log_json: bool = False
@@ -95,7 +105,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def uses_sandbox_paystack(self) -> bool:
-        return self.paystack_secret_key is None
+        """Whether payments go to the mounted simulator instead of Paystack."""
+        if self.sandbox:
+            return True
+        return self.is_embedded and self.paystack_secret_key is None
 
     @property
     def uses_s3(self) -> bool:
@@ -113,7 +126,7 @@ _INT_FIELDS = {
     "queue_joins_per_client_per_minute",
 }
 _FLOAT_FIELDS = {"db_pool_timeout_seconds"}
-_BOOL_FIELDS = {"log_json", "run_worker_in_process"}
+_BOOL_FIELDS = {"log_json", "run_worker_in_process", "sandbox"}
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -152,3 +165,48 @@ def _convert(field: str, raw: str) -> object:
     if field == "data_dir":
         return Path(raw)
     return raw
+
+
+def check_safe_to_serve(settings: Settings, *, workers: int = 1) -> None:
+    """Refuse settings that an API or worker process must not run with.
+
+    Every refusal names the variable to set; all of them come in one line, so that
+    an operator fixes everything in one go. The embedded default is a single
+    process on one machine by design and is only held to the process count.
+    """
+    problems: list[str] = []
+    if settings.sandbox and settings.paystack_secret_key is not None:
+        problems.append(
+            "SANDBOX=true sends payments to the simulator, yet PAYSTACK_SECRET_KEY is set: "
+            "unset one of them"
+        )
+    if settings.is_embedded:
+        if workers > 1:
+            problems.append(
+                f"--workers {workers}: the embedded default keeps stock and sessions in "
+                "one process; set DATABASE_URL and REDIS_URL to run several"
+            )
+    else:
+        problems += _server_problems(settings, workers)
+    if problems:
+        raise SettingsError("; ".join(problems))
+
+
+def _server_problems(settings: Settings, workers: int) -> list[str]:
+    problems = []
+    if settings.paystack_secret_key is None and not settings.sandbox:
+        problems.append(
+            "PAYSTACK_SECRET_KEY is not set: with DATABASE_URL the simulated checkout would "
+            "issue real tickets for no money; set it, or SANDBOX=true for a staging server"
+        )
+    if not settings.ticket_signing_key:
+        problems.append(
+            "TICKET_SIGNING_KEY is required with DATABASE_URL: every process must sign and "
+            "check tickets with the same key"
+        )
+    if workers > 1 and settings.redis_url is None:
+        problems.append(
+            f"--workers {workers} needs REDIS_URL: without it sessions and rate limits "
+            "would live in each process apart"
+        )
+    return problems

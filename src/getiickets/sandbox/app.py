@@ -12,6 +12,10 @@ Routes, relative to ``SandboxConfig.path_prefix``:
 - ``GET /_control/{provider}/deliveries``: every webhook it sent, with each try.
 - ``POST /_control/reset``: forget all of it.
 
+The outbox and ``/_control`` can be left out (``SandboxConfig.inspection_routes``) or
+kept for the holder of a bearer token (``inspection_token``): they show every message
+sent and steer the simulators, which only one's own machine may leave open.
+
 Standalone: ``run_standalone(port)`` (what ``getiickets sandbox --port N`` runs).
 Inside the main app: add ``sandbox_mount(config, state)`` to its route handlers (with
 ``public_base_url`` set to the mounted root, e.g. ``http://127.0.0.1:8000/sandbox``), and
@@ -21,6 +25,7 @@ its own. Or forward unchanged paths to an app made with ``path_prefix="/sandbox"
 
 from __future__ import annotations
 
+import hmac
 import html
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -29,10 +34,11 @@ from typing import Annotated, Any
 import msgspec
 import uvicorn
 from litestar import Litestar, MediaType, Request, Response, Router, asgi, get, post
-from litestar.exceptions import NotFoundException
-from litestar.handlers import ASGIRouteHandler
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar.handlers import ASGIRouteHandler, BaseRouteHandler
 from litestar.params import Body, FromPath
-from litestar.types import Receive, Scope, Send
+from litestar.types import Guard, Receive, Scope, Send
 
 from getiickets.sandbox import brevo, paystack, twilio
 from getiickets.sandbox.config import SandboxConfig
@@ -209,6 +215,17 @@ def _outbox_handler(state: SandboxState) -> Any:
     return outbox
 
 
+def _bearer_guard(token: str) -> Guard:
+    expected = token.encode()
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        scheme, _sep, given = connection.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
+            raise NotAuthorizedException("send Authorization: Bearer <SANDBOX_OUTBOX_TOKEN>")
+
+    return guard
+
+
 def _simulator_routers(state: SandboxState, config: SandboxConfig) -> list[Router]:
     return [
         paystack.create_router(state, config),
@@ -223,18 +240,25 @@ def create_sandbox_app(
     """The simulators as one ASGI app. Pass ``state`` to watch or steer it from a test."""
     config = config or SandboxConfig()
     state = state or SandboxState()
+    inspection = Router(
+        path="/",
+        route_handlers=[_outbox_handler(state), _control_router(state)],
+        guards=[_bearer_guard(config.inspection_token)] if config.inspection_token else [],
+    )
     root = Router(
         path=config.path_prefix or "/",
         route_handlers=[
             *_simulator_routers(state, config),
-            _outbox_handler(state),
-            _control_router(state),
+            *([inspection] if config.inspection_routes else []),
         ],
     )
     app = Litestar(
         route_handlers=[root],
         openapi_config=None,
         on_shutdown=[state.cancel_background],
+        # Logging belongs to the process (the host app's, or uvicorn's standalone):
+        # Litestar's default would replace the host's handlers and formats.
+        logging_config=None,
     )
     app.state["sandbox"] = state
     return app

@@ -30,6 +30,13 @@ class SandboxConfig:
     used to build checkout links. None: taken from each request's own base URL plus
     ``path_prefix`` (right standalone; behind a mount that strips the path, set it)."""
 
+    inspection_routes: bool = True
+    """Serve the outbox and the ``/_control`` routes. They show every email and SMS
+    accepted (tickets included) and reset or fault the simulators: fine on one's own
+    machine, never open on a shared server."""
+    inspection_token: str | None = None
+    """When set, those routes answer only ``Authorization: Bearer <token>``."""
+
     # ---- Paystack
     paystack_secret_key: str = DEFAULT_PAYSTACK_SECRET_KEY
     paystack_webhook_url: str | None = None

@@ -23,14 +23,19 @@ async def health() -> HealthOut:
 
 @get("/ready", operation_id="ready", tags=["operations"])
 async def ready(services: NamedDependency[Services]) -> Response[ReadyOut]:
-    names = list(services.readiness)
-    results = await asyncio.gather(*(_check(services.readiness[name]) for name in names))
-    checks = {name: "ok" if ok else "error" for name, ok in zip(names, results, strict=True)}
-    healthy = all(results)
+    results = await _checked(services)
+    checks = {name: "ok" if ok else "error" for name, ok in results.items()}
+    healthy = all(results.values())
     return Response(
         ReadyOut(status="ok" if healthy else "error", checks=checks),
         status_code=200 if healthy else 503,
     )
+
+
+async def _checked(services: Services) -> dict[str, bool]:
+    names = list(services.readiness)
+    results = await asyncio.gather(*(_check(services.readiness[name]) for name in names))
+    return dict(zip(names, results, strict=True))
 
 
 async def _check(check: Any) -> bool:
@@ -43,6 +48,10 @@ async def _check(check: Any) -> bool:
 
 @get("/metrics", operation_id="metrics", tags=["operations"], include_in_schema=False)
 async def metrics(services: NamedDependency[Services]) -> Response[bytes]:
+    # Checked at each scrape, so that an alert sees a dependency down even when no
+    # request happens to need it.
+    for name, ok in (await _checked(services)).items():
+        services.metrics.dependency_up.labels(dependency=name).set(1 if ok else 0)
     body, content_type = services.metrics.render()
     return Response(body, media_type=content_type)
 
