@@ -1,6 +1,6 @@
 """Brevo simulator: ``POST /v3/smtp/email`` (mounted under ``/brevo``) and its webhooks.
 
-Faithful to ``shared/reference/providers.md`` section 2:
+Faithful to ``docs/providers.md`` §2:
 
 - ``api-key`` header checked: a wrong or missing key is 401
   ``{"code": "unauthorized", "message": "Key not found"}``.
@@ -119,7 +119,7 @@ ALLOWED_EXTENSIONS = frozenset(
         "xlsm",
     ]
 )
-"""Brevo's list of accepted attachment extensions (its API reference; providers.md 2.1
+"""Brevo's list of accepted attachment extensions (its API reference; docs/providers.md §2.1
 quotes part of it)."""
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _BREVO_TZ = ZoneInfo("Europe/Paris")
