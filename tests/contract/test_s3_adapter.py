@@ -1,7 +1,7 @@
 """``S3FileStorage`` beyond the shared contract: what moto does not check.
 
 moto accepts ``ACL="public-read"`` on buckets where S3 refuses it, checks neither
-presigned signatures nor expiry, and never fails on purpose (providers.md §4.4). So
+presigned signatures nor expiry, and never fails on purpose (docs/providers.md §4.4). So
 these tests watch the requests themselves: botocore's ``before-parameter-build`` and
 ``before-send`` events show what the client is about to send, and a ``before-send``
 handler may answer in place of the network, which is how transient failures are

@@ -1,6 +1,6 @@
 """The steps of a purchase as a client takes them, over HTTP, for the end-to-end tests.
 
-``Api`` speaks API.md through httpx and knows the sandbox's checkout page the way a
+``Api`` speaks docs/http-api.md through httpx and knows the sandbox's checkout page the way a
 browser does (GET the page, POST its form, follow the 303). Waiting is always for a
 condition, with a deadline: the worker polls about once a second, and the sandbox
 sends its webhooks in the background.
@@ -185,7 +185,7 @@ class Api:
         return {item["name"]: item["available"] for item in self.event(event_id)["ticket_types"]}
 
     def wait_for_available(self, event_id: str, expected: dict[str, int]) -> None:
-        # The detail may be cached for a few seconds (API.md), hence a wait, not a read.
+        # The detail may be cached for a few seconds (docs/http-api.md), hence a wait, not a read.
         wait_for(
             lambda: self.available(event_id) == expected,
             f"availability {expected} on event {event_id}",

@@ -1,4 +1,4 @@
-"""API.md's promises at the edges: errors, idempotency, sessions, ownership, uploads, lists."""
+"""docs/http-api.md at the edges: errors, idempotency, sessions, ownership, uploads, lists."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.e2e
 
 FIVE_MIB = 5 * 1024 * 1024
 
-# Every route of API.md (method, path under /api/v1 unless absolute) and no others.
+# Every route of docs/http-api.md (method, path under /api/v1 unless absolute) and no others.
 API_ROUTES = {
     ("POST", "/api/v1/auth/register"),
     ("POST", "/api/v1/auth/login"),
@@ -515,7 +515,7 @@ def test_health_readiness_metrics_and_the_openapi_document(api: Api) -> None:
                 template = re.sub(r"\{[^}]+\}", "{}", path.rstrip("/") or "/")
                 operations[(method.upper(), template)] = operation.get("operationId")
     missing = API_ROUTES - operations.keys()
-    assert not missing, f"routes of API.md missing from the OpenAPI document: {sorted(missing)}"
+    assert not missing, f"contract routes missing from the OpenAPI document: {sorted(missing)}"
     unnamed = sorted(route for route in API_ROUTES if not operations[route])
     assert not unnamed, f"routes without an operationId: {unnamed}"
     names = [operations[route] for route in API_ROUTES]

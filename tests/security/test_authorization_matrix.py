@@ -1,6 +1,6 @@
 """Who may call what: every route of the app against every kind of caller, in one table.
 
-The callers are the seven API.md distinguishes: nobody; buyer A, whose order the
+The callers are the seven docs/http-api.md distinguishes: nobody; buyer A, whose order the
 order routes are about; buyer B; the organizer who owns the event; another
 organizer; a guest holding the order's access token; a guest holding another order's
 token. Someone else's order is 404, never 403 (no enumeration); a protected route

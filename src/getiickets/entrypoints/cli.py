@@ -9,6 +9,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from getiickets.entrypoints.extras import missing_packages
 from getiickets.entrypoints.logs import configure_logging
 from getiickets.entrypoints.settings import (
     Settings,
@@ -23,6 +24,15 @@ logger = logging.getLogger("getiickets")
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    missing = missing_packages("server")
+    if missing:
+        print(
+            f"getiickets: the app's packages are not installed ({', '.join(missing)}). "
+            "`pip install getiickets` is the domain library only; to run the app: "
+            "pip install 'getiickets[server]'",
+            file=sys.stderr,
+        )
+        return 2
     try:
         settings = load_settings()
     except SettingsError as error:

@@ -1,7 +1,7 @@
 """Brevo simulator: ``POST /v3/smtp/email``, ``GET /v3/smtp/emails`` (mounted under
 ``/brevo``) and the webhooks.
 
-Faithful to ``shared/reference/providers.md`` section 2:
+Faithful to ``docs/providers.md`` §2:
 
 - ``api-key`` header checked: a wrong or missing key is 401
   ``{"code": "unauthorized", "message": "Key not found"}``.
@@ -127,7 +127,7 @@ ALLOWED_EXTENSIONS = frozenset(
         "xlsm",
     ]
 )
-"""Brevo's list of accepted attachment extensions (its API reference; providers.md 2.1
+"""Brevo's list of accepted attachment extensions (its API reference; docs/providers.md §2.1
 quotes part of it)."""
 LOG_DEFAULT_LIMIT = 500
 LOG_MAX_LIMIT = 1000

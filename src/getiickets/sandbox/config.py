@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-DEFAULT_PAYSTACK_SECRET_KEY = "sk_test_getiickets_sandbox"  # noqa: S105 - public sandbox key (API.md)
+DEFAULT_PAYSTACK_SECRET_KEY = "sk_test_getiickets_sandbox"  # noqa: S105 - public (docs/http-api.md)
 
-# Paystack's own webhook retry schedules (providers.md 1.9, Paystack "Webhooks" doc), as
+# Paystack's own webhook retry schedules (docs/providers.md §1.9, Paystack "Webhooks" doc), as
 # delays in seconds between tries. Live: every 3 minutes for the first 4 tries, then
 # hourly for 72 hours. Test: hourly for 10 hours, each try with a 30 second timeout.
 PAYSTACK_LIVE_WEBHOOK_RETRIES: tuple[float, ...] = (180.0,) * 3 + (3600.0,) * 72
@@ -44,15 +44,15 @@ class SandboxConfig:
     paystack_callback_url: str | None = None
     """The dashboard's default callback, used when initialize sends none."""
     paystack_unknown_reference_status: int = 404
-    """The spec says 404 for an unknown reference, field reports say 400 (providers.md
-    1.3): switchable so that adapters are tested against both."""
+    """The spec says 404 for an unknown reference, field reports say 400 (docs/providers.md
+    §1.3): switchable so that adapters are tested against both."""
     paystack_pass_fees_to_customer: bool = False
     """When True, ``amount`` includes the fees and ``requested_amount`` is what was asked."""
     paystack_refund_settle_seconds: float = 2.0
     """How long a refund stays ``pending`` before it is processed (or fails)."""
     paystack_retry_after_seconds: int | None = 1
     """``Retry-After`` on an injected 429. Paystack's own header names are unverified
-    (providers.md 7); None sends no such header."""
+    (docs/providers.md §7); None sends no such header."""
 
     # ---- every simulator's outgoing webhooks and injected faults
     webhook_retry_delays: tuple[float, ...] = (1.0, 2.0, 5.0)

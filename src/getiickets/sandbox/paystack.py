@@ -1,6 +1,6 @@
 """The Paystack simulator: Paystack's transaction and refund API, a checkout page, webhooks.
 
-Faithful to ``shared/reference/providers.md`` section 1 and its section 5 checklist:
+Faithful to ``docs/providers.md`` §1 and its §5 checklist:
 
 - Bearer secret key (401 ``Invalid key``), the ``{status, message, data, meta}``
   envelope, Paystack's error bodies (``type``, ``code``, ``meta.nextStep``).
@@ -93,7 +93,7 @@ _DEFAULT_PER_PAGE = 50
 
 @dataclass(frozen=True)
 class TestCard:
-    """A card from Paystack's "Test Payments" page (providers.md 1.9) and what it does."""
+    """A card from Paystack's "Test Payments" page (docs/providers.md §1.9) and what it does."""
 
     __test__ = False  # not a pytest test class, whatever its name says
 
@@ -672,7 +672,7 @@ class WebhookSender:
                     attempt = DeliveryAttempt(at=_now(), status_code=None, error=repr(error))
                 else:
                     attempt = DeliveryAttempt(at=_now(), status_code=response.status_code)
-                # Paystack wants a 200 OK, nothing else (providers.md 1.9).
+                # Paystack wants a 200 OK, nothing else (docs/providers.md §1.9).
                 delivered = attempt.status_code == 200  # noqa: PLR2004
                 with self._state.lock:
                     delivery.attempts.append(attempt)
@@ -1017,7 +1017,7 @@ class _Paystack:
             callback, reference = transaction.callback_url, transaction.reference
             status = transaction.status
         if event is not None:
-            # Paystack sends webhooks for successful charges only (providers.md 1.9).
+            # Paystack sends webhooks for successful charges only (docs/providers.md §1.9).
             self.webhooks.send("charge.success", event)
         if callback is None:
             return _html(200, "Payment finished", f"<h1>Payment {html.escape(status)}</h1>")

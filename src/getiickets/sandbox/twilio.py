@@ -1,6 +1,6 @@
 """Twilio simulator: ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json`` under ``/twilio``.
 
-Faithful to ``shared/reference/providers.md`` section 3, so the official SDK talks to
+Faithful to ``docs/providers.md`` §3, so the official SDK talks to
 it unchanged (``client.api.base_url = "<sandbox>/twilio"``):
 
 - Form-encoded fields, HTTP Basic auth with the account SID and auth token; anything

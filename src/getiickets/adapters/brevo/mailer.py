@@ -1,6 +1,6 @@
 """``BrevoMailer``: transactional email through Brevo's ``POST /v3/smtp/email``.
 
-Request and error facts follow ``shared/reference/providers.md`` section 2: the
+Request and error facts follow ``docs/providers.md`` §2: the
 ``api-key`` header, the singular ``attachment`` array (``url`` or base64 ``content``,
 ``name`` required with ``content``), and ``headers.idempotencyKey`` in the JSON body
 (not an HTTP header). Brevo answers a reused key with ``duplicate_parameter`` and sends

@@ -1,6 +1,6 @@
 """Brevo's transactional-email webhooks: what they report, and who may send them.
 
-Payload facts from ``shared/reference/providers.md`` section 2.6: ``event`` is
+Payload facts from ``docs/providers.md`` §2.6: ``event`` is
 snake_case (``request``, ``delivered``, ``hard_bounce``, ...), the Message-ID is under
 the hyphenated ``message-id`` key (the same value the send call returned), bounces
 carry a ``reason``, and a delivery holds one event object or, when batched, a list.

@@ -1,6 +1,6 @@
 """``InMemoryPaymentGateway``: a Paystack account in memory, with controls for tests.
 
-It answers as Paystack does (see ``shared/reference/providers.md`` section 1): a
+It answers as Paystack does (see ``docs/providers.md`` §1): a
 transaction is ``abandoned`` until the customer pays, amounts are kobo, references are
 unique and limited to letters, digits, ``-``, ``.`` and ``=``, refunds start
 ``pending`` only a successful charge can be refunded and a fully refunded one reads

@@ -1,6 +1,6 @@
 """``PaystackGateway``: the ``PaymentGateway`` port over Paystack's HTTP API (httpx).
 
-Facts followed are in ``shared/reference/providers.md`` section 1: Bearer secret key,
+Facts followed are in ``docs/providers.md`` §1: Bearer secret key,
 the ``{status, message, data, meta}`` envelope (``status`` is whether the *call* worked,
 ``data.status`` the transaction's), amounts in subunits, an unknown reference answered
 404 by the spec and 400 in the field, an empty reference falling through to another
@@ -70,7 +70,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DEFAULT_BASE_URL = "https://api.paystack.co"
-# Paystack's rule for references (providers.md 1.8). Checked before a verify so that
+# Paystack's rule for references (docs/providers.md §1.8). Checked before a verify so that
 # nothing but a reference ever lands in the URL path.
 _REFERENCE = re.compile(r"[A-Za-z0-9.=-]+")
 _FULLY_REVERSED = "fully reversed"
@@ -390,7 +390,7 @@ class PaystackGateway:
             return await self._with_retries("verify", fetch)
         except _RefusedError as refusal:
             # Spec: 404 "Entity not found"; field reports: 400 "Transaction reference not
-            # found" (providers.md 1.3). Both mean the same thing.
+            # found" (docs/providers.md §1.3). Both mean the same thing.
             if (
                 refusal.status_code == httpx.codes.NOT_FOUND
                 or "not found" in refusal.message.lower()
@@ -588,7 +588,7 @@ def _verification(reference: str, data: dict[str, Any]) -> PaymentVerification:
     if not isinstance(status, str):
         raise _TransientError("unreadable answer: no transaction status", maybe_processed=True)
     # Fees passed on to the customer make ``amount`` larger than what was asked for;
-    # ``requested_amount`` is what the order is worth (providers.md 1.3).
+    # ``requested_amount`` is what the order is worth (docs/providers.md §1.3).
     requested = data.get("requested_amount")
     asked = _money(data.get("amount") if requested is None else requested, data.get("currency"))
     return PaymentVerification(
@@ -663,7 +663,7 @@ def _created(item: dict[str, Any]) -> str:
 
 
 def _money(amount: object, currency: object) -> Money:
-    # Paystack types amounts inconsistently: refund webhooks send "5000" (providers.md 1.9).
+    # Paystack types amounts inconsistently: refund webhooks send "5000" (docs/providers.md §1.9).
     if isinstance(amount, str) and amount.isdigit():
         amount = int(amount)
     if type(amount) is not int or not isinstance(currency, str):

@@ -1,7 +1,7 @@
 """``TwilioSmsSender``: SMS through the official ``twilio`` SDK.
 
-Facts from ``shared/reference/providers.md`` section 3. The SDK's sync client runs in a
-worker thread (``anyio.to_thread.run_sync``), as STYLE.md asks of sync SDKs: its
+Facts from ``docs/providers.md`` §3. The SDK's sync client runs in a
+worker thread (``anyio.to_thread.run_sync``), as docs/architecture.md asks of sync SDKs: its
 ``*_async`` twin needs an aiohttp session bound to one event loop, which a client built
 once at start-up and shared by workers and tests cannot promise. The sandbox is reached
 by pointing ``client.api.base_url`` at it (section 3.4, option A).

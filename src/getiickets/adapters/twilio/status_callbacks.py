@@ -3,7 +3,7 @@
 Twilio POSTs form fields (``MessageSid``, ``MessageStatus``, ``ErrorCode`` on failure,
 and more it may add without notice) to the ``StatusCallback`` URL, signed in
 ``X-Twilio-Signature`` with the account's auth token over the exact URL plus every
-posted field (``shared/reference/providers.md`` section 3.3). The SDK's
+posted field (``docs/providers.md`` §3.3). The SDK's
 ``RequestValidator`` does the computing and the constant-time compare.
 """
 

@@ -1,7 +1,7 @@
 """Every business error, under one base.
 
 Each error carries a stable snake_case ``code`` (the contract clients rely on, see
-API.md) so the HTTP layer can map errors to problem details in exactly one place.
+docs/http-api.md) so the HTTP layer can map errors to problem details in exactly one place.
 """
 
 from __future__ import annotations

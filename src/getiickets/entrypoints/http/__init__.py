@@ -1,1 +1,1 @@
-"""The Litestar HTTP app: the API contract of shared/API.md."""
+"""The Litestar HTTP app: the API contract of docs/http-api.md."""

@@ -1,4 +1,4 @@
-"""Request and response bodies, exactly as API.md names them.
+"""Request and response bodies, exactly as docs/http-api.md names them.
 
 Requests forbid unknown fields (a typo is an error, not a silently ignored field);
 responses are built from domain objects by the ``*_view`` functions here and nowhere
@@ -210,7 +210,7 @@ def event_view(view: EventView) -> EventOut:
 
 
 def _utc(moment: datetime | None) -> datetime | None:
-    """API.md: times in responses are UTC, whatever offset the organizer wrote them with."""
+    """Times in responses are UTC, whatever offset the organizer wrote (docs/http-api.md)."""
     return None if moment is None else moment.astimezone(UTC)
 
 

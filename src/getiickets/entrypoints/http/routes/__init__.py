@@ -1,1 +1,1 @@
-"""Route handlers, one module per part of API.md."""
+"""Route handlers, one module per part of docs/http-api.md."""

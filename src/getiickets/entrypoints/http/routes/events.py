@@ -41,7 +41,7 @@ class EventsController(Controller):
     tags = ["events"]  # noqa: RUF012 - Litestar reads it as a class attribute
 
     @get("/", operation_id="listEvents", responses=documented(422))
-    async def list_events(  # noqa: PLR0917 - one parameter per query field of API.md
+    async def list_events(  # noqa: PLR0917 - one parameter per query field of docs/http-api.md
         self,
         services: NamedDependency[Services],
         category: FromQuery[str | None] = None,

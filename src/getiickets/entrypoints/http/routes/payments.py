@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "x-paystack-signature"
 MAX_WEBHOOK_BYTES = 1024 * 1024
-# API.md names four statuses; a reversed transaction reads as failed to a buyer.
+# docs/http-api.md names four statuses; a reversed transaction reads as failed to a buyer.
 _VERIFY_STATUS = {
     PaymentStatus.SUCCESS: "success",
     PaymentStatus.FAILED: "failed",
