@@ -14,7 +14,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.story import PROBLEM_JSON, Api, LiveApp, expect_problem
+from tests.e2e.story import PROBLEM_JSON, Api, LiveApp, expect_problem, paid_and_free, sign
+
+MIB = 1024 * 1024
+JSON_LIMIT = MIB
+"""API.md: JSON bodies (and the webhook) over 1 MiB are 413 ``payload_too_large``."""
+IMAGE_LIMIT = 5 * MIB
 
 DEEP = 1_000
 """The nesting that raised RecursionError (a 500 and a traceback) on every JSON route."""
@@ -95,3 +100,84 @@ def test_brackets_inside_strings_are_not_nesting(api: Api) -> None:
         "POST", "/api/v1/auth/login", json={"email": "nobody@example.com", "password": password}
     )
     expect_problem(response, 401, "invalid_credentials")
+
+
+def padded(document: bytes, size: int) -> bytes:
+    """``document`` followed by JSON whitespace up to exactly ``size`` bytes: still valid JSON."""
+    assert len(document) <= size
+    return document + b" " * (size - len(document))
+
+
+def test_json_bodies_over_the_limit_are_payload_too_large(api: Api, app_server: LiveApp) -> None:
+    body = padded(b"{}", JSON_LIMIT + 1)
+    for method, path in [*json_body_routes(app_server), *RAW_BODY_ROUTES]:
+        response = api.call(
+            method, path, content=body, headers={"content-type": "application/json"}
+        )
+        problem = expect_refusal(response)
+        assert problem["code"] in {"payload_too_large", "unauthenticated", "invalid_signature"}, (
+            method,
+            path,
+            problem,
+        )
+        if (method, path) in PUBLIC_JSON_ROUTES:
+            expect_problem(response, 413, "payload_too_large")
+
+
+def test_a_json_body_of_exactly_the_limit_is_read(api: Api) -> None:
+    login = b'{"email": "nobody@example.com", "password": "not the password"}'
+    response = api.call(
+        "POST",
+        "/api/v1/auth/login",
+        content=padded(login, JSON_LIMIT),
+        headers={"content-type": "application/json"},
+    )
+    expect_problem(response, 401, "invalid_credentials")
+
+
+def _charge(reference: str) -> bytes:
+    return (
+        b'{"event": "charge.success", "data": {"reference": "' + reference.encode() + b'", '
+        b'"status": "success", "amount": 100, "currency": "NGN", "metadata": ""}}'
+    )
+
+
+def test_a_signed_webhook_of_exactly_the_limit_is_checked_whole(api: Api) -> None:
+    body = padded(_charge("TKT-unknown-at-limit"), JSON_LIMIT)
+    response = api.webhook(body, sign(body))
+    assert response.status_code == 200, response.text
+
+
+def test_a_signed_webhook_over_the_limit_is_payload_too_large(api: Api) -> None:
+    body = padded(_charge("TKT-unknown-over-limit"), JSON_LIMIT + 1)
+    expect_problem(api.webhook(body, sign(body)), 413, "payload_too_large")
+
+
+def test_a_signed_prefix_with_junk_after_it_is_refused(api: Api) -> None:
+    prefix = padded(_charge("TKT-unknown-prefix"), JSON_LIMIT)
+    response = api.webhook(prefix + b"junk the signature does not cover", sign(prefix))
+    expect_problem(response, 413, "payload_too_large")
+
+
+def test_event_images_over_five_mib_are_payload_too_large(api: Api) -> None:
+    organizer = api.register("organizer")
+    event = api.create_event(organizer, paid_and_free(), publish=False)
+    response = api.call(
+        "PUT",
+        f"/api/v1/events/{event['id']}/image",
+        token=organizer.token,
+        content=b"\x89PNG\r\n\x1a\n" + b"\0" * IMAGE_LIMIT,
+        headers={"content-type": "image/png"},
+    )
+    expect_problem(response, 413, "payload_too_large")
+
+
+def test_a_chunked_body_without_a_length_is_counted_as_it_streams(api: Api) -> None:
+    def chunks() -> Any:
+        for _ in range(JSON_LIMIT // 4096 + 1):
+            yield b" " * 4096
+
+    response = api.call(
+        "POST", "/api/v1/auth/login", content=chunks(), headers={"content-type": "application/json"}
+    )
+    expect_problem(response, 413, "payload_too_large")

@@ -35,6 +35,9 @@ from getiickets.entrypoints.http.routes.payments import (
 from getiickets.entrypoints.services import Services
 
 API_PREFIX = "/api/v1"
+MAX_BODY_BYTES = 1024 * 1024
+"""API.md: JSON bodies (and the webhook) over 1 MiB are 413 ``payload_too_large``. Routes
+that take more (event images) say so on their handler."""
 API_VERSION = "1.0.0"
 
 Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
@@ -77,6 +80,7 @@ def create_app(
         },
         exception_handlers=EXCEPTION_HANDLERS,
         request_class=CheckedRequest,
+        request_max_body_size=MAX_BODY_BYTES,
         openapi_config=OpenAPIConfig(
             title="getiickets",
             version=API_VERSION,
