@@ -5,13 +5,21 @@ decoding a JSON body, a webhook route checking a signature over the raw bytes, t
 idempotency store hashing it). A body nested deeper than any of our documents is
 refused as malformed JSON: msgspec's decoder recurses per level, so about a thousand
 levels raised RecursionError, a 500 and a traceback, before anything was authenticated.
+
+A JSON body is then decoded strictly into the route's request struct before Litestar
+converts it. Litestar converts leniently (it must, for query strings), which took
+``"quantity": "1"`` for 1 and ``"price": 1e9`` for an integer; API.md's numbers are
+integers only, and its money a decimal string or an integer. A body that does not fit
+raises msgspec's ValidationError, whose path becomes the 422's ``errors[].field``.
 """
 
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
+import msgspec
 from litestar import Request
 from litestar.exceptions import SerializationException
 
@@ -60,3 +68,19 @@ class CheckedRequest(Request[Any, Any, Any]):
                 raise SerializationException(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
             self._depth_checked = True
         return body
+
+    async def json(self) -> Any:
+        # Syntax first (a truncated body is malformed JSON, whatever fields it started
+        # with); the nesting was checked as the body was read, so this cannot recurse far.
+        value = await super().json()
+        body = await self.body()
+        field = self.route_handler.parsed_data_field
+        annotation = field.annotation if field is not None else None
+        if body and isinstance(annotation, type) and issubclass(annotation, msgspec.Struct):
+            _strict_decoder(annotation).decode(body)
+        return value
+
+
+@cache
+def _strict_decoder(struct: type[msgspec.Struct]) -> msgspec.json.Decoder[Any]:
+    return msgspec.json.Decoder(struct, strict=True)
