@@ -16,6 +16,7 @@ from getiickets.domain.model.money import Money
 from getiickets.domain.usecases.catalog import CreateEvent, NewTicketType, UpdateEvent
 from getiickets.entrypoints.http.dependencies import signed_in
 from getiickets.entrypoints.http.errors import documented
+from getiickets.entrypoints.http.images import check_image
 from getiickets.entrypoints.http.schemas import (
     CreateEventBody,
     EventListOut,
@@ -150,6 +151,7 @@ class EventsController(Controller):
         owner = signed_in(actor)
         data = await request.body()
         content_type = request.headers.get("content-type", "")
+        await check_image(data, content_type)
         return event_view(await services.catalog.set_image(owner, event_id, data, content_type))
 
     @get("/{event_id:str}/sales", operation_id="getEventSales", responses=documented(401, 403, 404))
