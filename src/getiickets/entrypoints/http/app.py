@@ -21,6 +21,7 @@ from getiickets.entrypoints.http.bodies import CheckedRequest
 from getiickets.entrypoints.http.dependencies import provide_actor, provide_services
 from getiickets.entrypoints.http.errors import EXCEPTION_HANDLERS
 from getiickets.entrypoints.http.middleware import observe_requests, refuse_control_characters
+from getiickets.entrypoints.http.openapi import ClosedStructSchemaPlugin, document_edge_responses
 from getiickets.entrypoints.http.routes.auth import AuthController
 from getiickets.entrypoints.http.routes.checkin import CheckInController
 from getiickets.entrypoints.http.routes.deliveries import DeliveryReportsController
@@ -63,7 +64,7 @@ def create_app(
             CheckInController,
         ],
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             api,
             health,
@@ -94,4 +95,7 @@ def create_app(
         debug=debug,
         # Our own logging is configured by the CLI; Litestar's would log every error twice.
         logging_config=None,
+        plugins=[ClosedStructSchemaPlugin()],
     )
+    document_edge_responses(app)
+    return app

@@ -71,20 +71,25 @@ class AuthController(Controller):
         signed = await services.accounts.log_in(LogIn(email=data.email, password=data.password))
         return _session_response(signed, services, status_code=200)
 
-    @post("/logout", operation_id="logout", status_code=204, responses=documented(401))
+    @post(
+        "/logout",
+        operation_id="logout",
+        status_code=204,
+        responses=documented(401),
+        # Always sent on success: the browser forgets the session cookie along with it.
+        response_cookies=[Cookie(key=SESSION_COOKIE, value="", path="/", max_age=0, expires=0)],
+    )
     async def logout(
         self,
         request: Request[Any, Any, Any],
         actor: NamedDependency[Actor | None],
         services: NamedDependency[Services],
-    ) -> Response[None]:
+    ) -> None:
+        # Returning None (not a Response) makes the OpenAPI 204 declare no body.
         signed_in(actor)
         token = bearer_token(request)
         if token is not None:
             await services.accounts.log_out(token)
-        response: Response[None] = Response(None, status_code=204)
-        response.delete_cookie(SESSION_COOKIE)
-        return response
 
     @get("/me", operation_id="me", responses=documented(401))
     async def me(
