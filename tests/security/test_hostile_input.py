@@ -14,7 +14,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.story import PROBLEM_JSON, Api, LiveApp, expect_problem, paid_and_free, sign
+from tests.e2e.story import (
+    PROBLEM_JSON,
+    Api,
+    LiveApp,
+    expect_problem,
+    paid_and_free,
+    sign,
+)
 
 MIB = 1024 * 1024
 JSON_LIMIT = MIB
@@ -181,3 +188,92 @@ def test_a_chunked_body_without_a_length_is_counted_as_it_streams(api: Api) -> N
         "POST", "/api/v1/auth/login", content=chunks(), headers={"content-type": "application/json"}
     )
     expect_problem(response, 413, "payload_too_large")
+
+
+# ---------------------------------------------------------------------- encodings and types
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b'{"email": "\xff\xfe@example.com", "password": "x"}', id="invalid-utf8"),
+        pytest.param(b'{"email": "\xed\xa0\x80@example.com", "password": "x"}', id="surrogate"),
+        pytest.param(b'\xef\xbb\xbf{"email": "a@example.com", "password": "x"}', id="utf8-bom"),
+        pytest.param('{"email": "a@example.com"}'.encode("utf-16"), id="utf16"),
+        pytest.param(b'{"email": "a@example.com", "password": "\\ud800"}', id="lone-surrogate"),
+        pytest.param(b"\x00" * 64, id="nul-bytes"),
+    ],
+)
+def test_undecodable_text_is_refused_with_a_problem(api: Api, body: bytes) -> None:
+    for method, path in PUBLIC_JSON_ROUTES:
+        response = api.call(
+            method, path, content=body, headers={"content-type": "application/json"}
+        )
+        problem = expect_refusal(response)
+        assert problem["code"] in {"malformed_json", "validation_error", "invalid_credentials"}
+
+
+@pytest.mark.parametrize(
+    "body", [b'{"event_id": "x", "items": [], "buyer": {}}', b"\xff\xfe", b"[" * 1000]
+)
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "multipart/form-data",
+        "application/xml",
+        "application/json; charset=latin-1",
+        "",
+        "\u00e9/\u00e9",
+    ],
+)
+def test_wrong_content_types_are_refused_with_a_problem(
+    api: Api, content_type: str, body: bytes
+) -> None:
+    for method, path in PUBLIC_JSON_ROUTES:
+        headers = {"content-type": content_type.encode()} if content_type else {}
+        response = api.call(method, path, content=body, headers=headers)
+        expect_refusal(response)
+
+
+def test_an_event_image_sent_as_json_is_unsupported(api: Api) -> None:
+    organizer = api.register("organizer")
+    event = api.create_event(organizer, paid_and_free(), publish=False)
+    response = api.call(
+        "PUT",
+        f"/api/v1/events/{event['id']}/image",
+        token=organizer.token,
+        content=b'{"image": "not really"}',
+        headers={"content-type": "application/json"},
+    )
+    expect_problem(response, 415, "unsupported_media_type")
+
+
+# ---------------------------------------------------------------------- headers
+
+
+@pytest.mark.parametrize("size", [8 * 1024, 15 * 1024])
+def test_large_headers_the_server_accepts_get_a_problem(api: Api, size: int) -> None:
+    response = api.call("GET", "/api/v1/auth/me", headers={"authorization": "Bearer " + "a" * size})
+    expect_problem(response, 401, "unauthenticated")
+    response = api.call("GET", "/api/v1/events", headers={"x-request-id": "r" * size})
+    assert response.status_code == 200, response.text
+    assert len(response.headers["x-request-id"]) <= 64
+
+
+@pytest.mark.parametrize("size", [64 * 1024])
+def test_huge_headers_never_get_a_server_error(api: Api, size: int) -> None:
+    response = api.call("GET", "/api/v1/auth/me", headers={"authorization": "Bearer " + "a" * size})
+    # The server (h11) may refuse a header block itself, before the app sees it; when
+    # the app answers, it is the usual problem.
+    assert response.status_code < 500, response.status_code
+    if response.headers.get("content-type", "").startswith(PROBLEM_JSON):
+        expect_problem(response, 401, "unauthenticated")
+
+
+def test_many_headers_get_a_problem(api: Api) -> None:
+    headers = {f"x-h{index}": "v" for index in range(200)}
+    headers["authorization"] = "Bearer nonsense"
+    expect_problem(api.call("GET", "/api/v1/auth/me", headers=headers), 401, "unauthenticated")

@@ -55,30 +55,46 @@ def too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     return False
 
 
+def _check_json_bytes(body: bytes) -> None:
+    # JSON is UTF-8 (RFC 8259); msgspec raises UnicodeDecodeError on anything else,
+    # which no handler expects (it was a 500).
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise SerializationException(f"the body is not UTF-8: {error.reason}") from error
+    if too_deep(body):
+        raise SerializationException(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+
+
 class CheckedRequest(Request[Any, Any, Any]):
     """Litestar's request, whose body is refused when no JSON parser could take it safely."""
 
-    _depth_checked = False
+    _body_checked = False
 
     async def body(self) -> bytes:
         body = await super().body()
-        if not self._depth_checked:
-            content_type = self.headers.get("content-type", "").lower()
-            if not content_type.startswith(_NOT_JSON) and too_deep(body):
-                raise SerializationException(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
-            self._depth_checked = True
+        content_type = self.headers.get("content-type", "").lower()
+        if not content_type.startswith(_NOT_JSON):
+            self._check(body)
         return body
 
     async def json(self) -> Any:
-        # Syntax first (a truncated body is malformed JSON, whatever fields it started
-        # with); the nesting was checked as the body was read, so this cannot recurse far.
-        value = await super().json()
+        # Whatever the Content-Type claims, this is where bytes meet the JSON parser.
         body = await self.body()
+        self._check(body)
+        # Syntax first (a truncated body is malformed JSON, whatever fields it started
+        # with), then the strict fit to the route's request struct.
+        value = await super().json()
         field = self.route_handler.parsed_data_field
         annotation = field.annotation if field is not None else None
         if body and isinstance(annotation, type) and issubclass(annotation, msgspec.Struct):
             _strict_decoder(annotation).decode(body)
         return value
+
+    def _check(self, body: bytes) -> None:
+        if not self._body_checked:
+            _check_json_bytes(body)
+            self._body_checked = True
 
 
 @cache
