@@ -10,6 +10,7 @@ a route added later is covered without editing this file.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -21,6 +22,7 @@ from tests.e2e.story import (
     expect_problem,
     paid_and_free,
     sign,
+    unique_email,
 )
 
 MIB = 1024 * 1024
@@ -249,6 +251,54 @@ def test_an_event_image_sent_as_json_is_unsupported(api: Api) -> None:
         headers={"content-type": "application/json"},
     )
     expect_problem(response, 415, "unsupported_media_type")
+
+
+# ---------------------------------------------------------------------- characters
+
+CONTROL_AND_BIDI = [
+    pytest.param("\x00", id="nul"),
+    pytest.param("\x1b[31m", id="ansi-escape"),
+    pytest.param("\x85", id="c1-next-line"),
+    pytest.param("\x9b", id="c1-csi"),
+    pytest.param("\u202e", id="right-to-left-override"),
+    pytest.param("\u202a", id="left-to-right-embedding"),
+    pytest.param("\u2066", id="left-to-right-isolate"),
+    pytest.param("\u2069", id="pop-directional-isolate"),
+]
+
+
+@pytest.mark.parametrize("character", CONTROL_AND_BIDI)
+def test_control_and_bidi_characters_in_names_are_validation_errors(
+    api: Api, character: str
+) -> None:
+    body = {"email": unique_email(), "password": "long enough", "name": f"Ada{character}gpj.exe"}
+    response = api.call("POST", "/api/v1/auth/register", json=body)
+    problem = expect_problem(response, 422, "validation_error")
+    assert [error["field"] for error in problem["errors"]] == ["name"], problem
+
+
+@pytest.mark.parametrize("character", CONTROL_AND_BIDI)
+def test_control_and_bidi_characters_in_queries_are_validation_errors(
+    api: Api, character: str
+) -> None:
+    response = api.call("GET", "/api/v1/events", params={"city": f"Lagos{character}"})
+    problem = expect_problem(response, 422, "validation_error")
+    assert [error["field"] for error in problem["errors"]] == ["query.city"], problem
+
+
+@pytest.mark.parametrize("character", CONTROL_AND_BIDI)
+def test_control_and_bidi_characters_in_paths_name_nothing(api: Api, character: str) -> None:
+    escaped = quote(f"x{character}y", safe="")
+    expect_problem(api.call("GET", f"/api/v1/events/{escaped}"), 404, "not_found")
+
+
+def test_right_to_left_text_itself_is_welcome(api: Api) -> None:
+    body = {
+        "email": "x-rtl@example.com",
+        "password": "long enough",
+        "name": "\u0622\u062f\u0627 \u200f",
+    }
+    api.call("POST", "/api/v1/auth/register", json=body, expect=201)
 
 
 # ---------------------------------------------------------------------- headers
