@@ -25,6 +25,8 @@ from tests.e2e.story import (
     unique_email,
 )
 
+pytestmark = pytest.mark.e2e
+
 MIB = 1024 * 1024
 JSON_LIMIT = MIB
 """API.md: JSON bodies (and the webhook) over 1 MiB are 413 ``payload_too_large``."""
@@ -327,3 +329,24 @@ def test_many_headers_get_a_problem(api: Api) -> None:
     headers = {f"x-h{index}": "v" for index in range(200)}
     headers["authorization"] = "Bearer nonsense"
     expect_problem(api.call("GET", "/api/v1/auth/me", headers=headers), 401, "unauthenticated")
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/x-www-form-urlencoded", b"MessageSid=\xff&MessageStatus=%ff%fe"),
+        (
+            "multipart/form-data; boundary=zz",
+            b'--zz\r\nContent-Disposition: form-data; name="a\xff"\r\n\r\n\xff\r\n--zz--\r\n',
+        ),
+        ("multipart/form-data", b"no boundary"),
+        ("application/json", b'{"MessageSid": "x"}'),
+    ],
+)
+def test_form_callbacks_refuse_garbage_with_a_problem(
+    api: Api, content_type: str, body: bytes
+) -> None:
+    response = api.call(
+        "POST", "/api/v1/webhooks/twilio", content=body, headers={"content-type": content_type}
+    )
+    expect_refusal(response)

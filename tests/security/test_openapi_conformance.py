@@ -17,11 +17,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.e2e.story import Api, LiveApp
+
+pytestmark = pytest.mark.e2e
 
 CHECKS = (
     "not_a_server_error",
@@ -70,7 +74,8 @@ def test_a_method_a_path_does_not_take_is_405_with_allow(api: Api) -> None:
     assert response.json()["code"] == "method_not_allowed"
 
 
-def schemathesis_run(app: LiveApp, *options: str) -> None:
+def schemathesis_run(app: LiveApp, workdir: Path, *options: str) -> None:
+    """Run schemathesis's CLI in ``workdir``, where it keeps its caches and crash files."""
     command = [
         *(sys.executable, "-c", "from schemathesis.cli import schemathesis; schemathesis()"),
         *("run", f"{app.base_url}/schema/openapi.json"),
@@ -84,23 +89,31 @@ def schemathesis_run(app: LiveApp, *options: str) -> None:
         *options,
     ]
     run = subprocess.run(  # noqa: S603 - our own interpreter and arguments
-        command, capture_output=True, text=True, timeout=RUN_TIMEOUT_SECONDS, check=False
+        command,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_SECONDS,
+        check=False,
+        cwd=workdir,
     )
     report = run.stdout + run.stderr
     assert run.returncode == 0, report[-25_000:]
 
 
-def test_the_server_answers_strangers_as_its_openapi_document_says(app_server: LiveApp) -> None:
-    schemathesis_run(app_server)
+def test_the_server_answers_strangers_as_its_openapi_document_says(
+    app_server: LiveApp, tmp_path: Path
+) -> None:
+    schemathesis_run(app_server, tmp_path)
 
 
 def test_the_server_answers_an_organizer_as_its_openapi_document_says(
-    api: Api, app_server: LiveApp
+    api: Api, app_server: LiveApp, tmp_path: Path
 ) -> None:
     organizer = api.register("organizer")
     # Logging out would end the session the rest of the run signs in with.
     schemathesis_run(
         app_server,
+        tmp_path,
         *("--header", f"Authorization: Bearer {organizer.token}"),
         *("--exclude-operation-id", "logout"),
     )

@@ -14,6 +14,8 @@ import pytest
 
 from tests.e2e.story import Api, expect_problem, guest, paid_and_free
 
+pytestmark = pytest.mark.e2e
+
 
 def _field_errors(problem: dict[str, Any]) -> list[str]:
     return [item["field"] for item in problem.get("errors") or []]

@@ -10,6 +10,8 @@ from PIL import Image
 
 from tests.e2e.story import Api, expect_problem, paid_and_free
 
+pytestmark = pytest.mark.e2e
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
