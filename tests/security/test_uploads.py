@@ -61,3 +61,11 @@ def test_bytes_that_do_not_decode_as_the_declared_type_are_refused(
     api: Api, body: bytes, content_type: str
 ) -> None:
     expect_problem(upload(api, body, content_type), 415, "unsupported_media_type")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/octet-stream", "text/plain", "image/gif", "application/pdf"]
+)
+def test_other_types_are_unsupported_whatever_the_bytes(api: Api, content_type: str) -> None:
+    body = b"\xff\xd8\xff\xfe" + bytes(range(256)) * 4
+    expect_problem(upload(api, body, content_type), 415, "unsupported_media_type")  # type: ignore[arg-type]

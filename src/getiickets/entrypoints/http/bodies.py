@@ -1,8 +1,9 @@
 """How every request body is read: the one place where outside bytes meet a parser.
 
-The app's request class checks a body once, as it is read, whoever reads it (Litestar
-decoding a JSON body, a webhook route checking a signature over the raw bytes, the
-idempotency store hashing it). A body nested deeper than any of our documents is
+The app's request class checks a JSON body once, as it is read, whoever reads it
+(Litestar decoding it, a webhook route checking a signature over the raw bytes, the
+idempotency store hashing it), and any body at all that is parsed as JSON whatever its
+label says. A body nested deeper than any of our documents is
 refused as malformed JSON: msgspec's decoder recurses per level, so about a thousand
 levels raised RecursionError, a 500 and a traceback, before anything was authenticated.
 
@@ -31,8 +32,6 @@ levels); 32 leaves room for whatever Paystack adds and stays far from the recurs
 # string in one step instead of backtracking per character.
 _STRING_OR_BRACKET = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 _OPENERS = frozenset((b"[", b"{"))
-# Bodies that are never parsed as JSON: raw uploads and forms.
-_NOT_JSON = ("image/", "multipart/form-data", "application/x-www-form-urlencoded")
 
 
 def too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
@@ -55,6 +54,12 @@ def too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     return False
 
 
+def _says_json(content_type: str) -> bool:
+    """JSON by its label (or no label): raw uploads and forms are read as what they say."""
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type in {"", "application/json"} or media_type.endswith("+json")
+
+
 def _check_json_bytes(body: bytes) -> None:
     # JSON is UTF-8 (RFC 8259); msgspec raises UnicodeDecodeError on anything else,
     # which no handler expects (it was a 500).
@@ -73,8 +78,7 @@ class CheckedRequest(Request[Any, Any, Any]):
 
     async def body(self) -> bytes:
         body = await super().body()
-        content_type = self.headers.get("content-type", "").lower()
-        if not content_type.startswith(_NOT_JSON):
+        if _says_json(self.headers.get("content-type", "")):
             self._check(body)
         return body
 
