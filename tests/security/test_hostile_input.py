@@ -350,3 +350,39 @@ def test_form_callbacks_refuse_garbage_with_a_problem(
         "POST", "/api/v1/webhooks/twilio", content=body, headers={"content-type": content_type}
     )
     expect_refusal(response)
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/api/v1/events?city=%ff%fe",
+        "/api/v1/events?%ff=1",
+        "/api/v1/events?page=%ed%a0%80",
+        "/api/v1/events/%ff%fe",
+        "/api/v1/orders/%c3?token=%ff",
+        "/api/v1/tickets/%ff/pdf?token=%80",
+    ],
+)
+def test_undecodable_paths_and_queries_get_a_problem(api: Api, target: str) -> None:
+    response = api.http.get(target)
+    if response.status_code != 200:  # the list may read the bytes as U+FFFD and find nothing
+        expect_refusal(response)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [(b"authorization", b"Bearer \xff\xfe")],
+        [(b"x-order-token", b"\xff")],
+        [(b"idempotency-key", b"\xc3\x28" * 100)],
+        [(b"cookie", b"session=\xff\x80")],
+        [(b"content-type", b"application/json; charset=\xff")],
+    ],
+)
+def test_headers_that_are_not_text_get_a_problem(
+    api: Api, headers: list[tuple[bytes, bytes]]
+) -> None:
+    response = api.http.post(
+        "/api/v1/orders", content=b'{"event_id": "x", "items": []}', headers=headers
+    )
+    expect_refusal(response)
