@@ -419,18 +419,28 @@ def _depth(value: object) -> int:
     return 0
 
 
-nested_json = st.recursive(
-    st.none() | st.integers() | st.text(alphabet='[]{}"\\ab', max_size=8),
-    lambda inner: (
-        st.lists(inner, max_size=3)
-        | st.dictionaries(st.text(alphabet='[]{}"\\ab', max_size=4), inner, max_size=3)
-    ),
-    max_leaves=60,
-)
+_TRICKY_TEXT = st.text(alphabet='[]{}"\\ab', max_size=6)
+"""Strings full of brackets, quotes and backslashes: the check must not count those."""
+
+
+@st.composite
+def nested_json(draw: st.DrawFn) -> object:
+    """A document nested 0 to 40 levels deep along one branch, with shallow siblings."""
+    document: object = draw(st.none() | st.integers() | _TRICKY_TEXT)
+    for _ in range(draw(st.integers(min_value=0, max_value=40))):
+        siblings = draw(st.lists(json_scalars | _TRICKY_TEXT, max_size=2))
+        if draw(st.booleans()):
+            document = [*siblings, document]
+        else:
+            document = {
+                draw(_TRICKY_TEXT): document,
+                **{f"s{i}": v for i, v in enumerate(siblings)},
+            }
+    return document
 
 
 @PROPERTY
-@given(document=nested_json, limit=st.integers(min_value=0, max_value=8))
+@given(document=nested_json(), limit=st.integers(min_value=0, max_value=40))
 def test_the_nesting_check_measures_json_exactly(document: object, limit: int) -> None:
     body = msgspec.json.encode(document)
     assert too_deep(body, limit) == (_depth(document) > limit)
