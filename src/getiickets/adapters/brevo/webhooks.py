@@ -44,7 +44,8 @@ def parse_brevo_webhook(body: bytes) -> list[DeliveryStatusReport]:
     """
     try:
         decoded = _decoder.decode(body)
-    except msgspec.DecodeError as error:
+    # msgspec raises UnicodeDecodeError (not DecodeError) for text that is not UTF-8.
+    except (msgspec.DecodeError, UnicodeDecodeError) as error:
         raise InvalidWebhookError(f"not a Brevo webhook payload: {error}") from error
     events = decoded if isinstance(decoded, list) else [decoded]
     # An event we cannot tie to a sent message (no message-id) has nothing to update.

@@ -548,7 +548,8 @@ class PaystackGateway:
 def _envelope(content: bytes) -> dict[str, Any] | None:
     try:
         body = msgspec.json.decode(content)
-    except msgspec.DecodeError:
+    # msgspec raises UnicodeDecodeError (not DecodeError) for text that is not UTF-8.
+    except (msgspec.DecodeError, UnicodeDecodeError):
         return None
     if not isinstance(body, dict) or not isinstance(body.get("status"), bool):
         return None
@@ -664,7 +665,8 @@ def _created(item: dict[str, Any]) -> str:
 
 def _money(amount: object, currency: object) -> Money:
     # Paystack types amounts inconsistently: refund webhooks send "5000" (docs/providers.md §1.9).
-    if isinstance(amount, str) and amount.isdigit():
+    # ASCII digits only: "²".isdigit() is true, and int() refuses it.
+    if isinstance(amount, str) and amount.isascii() and amount.isdigit():
         amount = int(amount)
     if type(amount) is not int or not isinstance(currency, str):
         raise _TransientError("unreadable answer: amount or currency", maybe_processed=True)
@@ -691,7 +693,7 @@ def _retry_after(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(value)
     try:
         when = parsedate_to_datetime(value)
@@ -731,7 +733,7 @@ def _text(value: object) -> str:
 
 
 def _int_or(value: object, default: int) -> int:
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit():
         return int(value)
     return value if type(value) is int else default
 

@@ -370,7 +370,8 @@ class Payments:
             raise InvalidSignatureError
         try:
             envelope = msgspec.json.decode(body, type=_Envelope)
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        # msgspec raises UnicodeDecodeError (not DecodeError) for text that is not UTF-8.
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
             logger.warning("authentic webhook with an unreadable body ignored")
             return WebhookReceipt(outcome=WebhookOutcome.IGNORED)
         reference = _reference_of(envelope)

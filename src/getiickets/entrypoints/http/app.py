@@ -17,9 +17,11 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.types import ControllerRouterHandler
 
 from getiickets import __doc__ as package_doc
+from getiickets.entrypoints.http.bodies import CheckedRequest
 from getiickets.entrypoints.http.dependencies import provide_actor, provide_services, provide_user
 from getiickets.entrypoints.http.errors import EXCEPTION_HANDLERS
 from getiickets.entrypoints.http.middleware import observe_requests, refuse_control_characters
+from getiickets.entrypoints.http.openapi import ClosedStructSchemaPlugin, document_edge_responses
 from getiickets.entrypoints.http.routes.auth import AuthController
 from getiickets.entrypoints.http.routes.checkin import CheckInController
 from getiickets.entrypoints.http.routes.deliveries import DeliveryReportsController
@@ -39,6 +41,9 @@ from getiickets.entrypoints.http.routes.waiting_room import (
 from getiickets.entrypoints.services import Services
 
 API_PREFIX = "/api/v1"
+MAX_BODY_BYTES = 1024 * 1024
+"""docs/http-api.md: JSON bodies (and the webhook) over 1 MiB are 413 ``payload_too_large``. Routes
+that take more (event images) say so on their handler."""
 API_VERSION = "1.0.0"
 
 Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
@@ -66,7 +71,7 @@ def create_app(
             QueueController,
         ],
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             api,
             health,
@@ -84,6 +89,8 @@ def create_app(
             "user": Provide(provide_user),
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        request_class=CheckedRequest,
+        request_max_body_size=MAX_BODY_BYTES,
         openapi_config=OpenAPIConfig(
             title="getiickets",
             version=API_VERSION,
@@ -97,4 +104,7 @@ def create_app(
         debug=debug,
         # Our own logging is configured by the CLI; Litestar's would log every error twice.
         logging_config=None,
+        plugins=[ClosedStructSchemaPlugin()],
     )
+    document_edge_responses(app)
+    return app

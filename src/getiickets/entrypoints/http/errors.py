@@ -169,7 +169,8 @@ def http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respons
     if isinstance(error, NotFoundException):
         return problem(404, "not_found", "no such resource")
     code = _CODE_BY_STATUS.get(error.status_code, "http_error")
-    return problem(error.status_code, code, str(error.detail))
+    # The exception's own headers carry meaning: a 405's ``Allow`` lists the methods.
+    return problem(error.status_code, code, str(error.detail), headers=error.headers)
 
 
 def unexpected_error(request: Request[Any, Any, Any], error: Exception) -> Response[Problem]:

@@ -68,7 +68,9 @@ def _header(scope: Scope, name: str) -> str | None:
     return None
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# The characters the body schemas refuse too (schemas.NO_CONTROL): C0 and C1 controls,
+# DEL, and the bidi embedding, override and isolate controls.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def refuse_control_characters(app: ASGIApp) -> ASGIApp:

@@ -34,8 +34,11 @@ AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
 """RFC 3339 with an offset: a time without one is ambiguous, so it is refused."""
 # Control characters are refused in every text we store: PostgreSQL rejects NUL, and
 # the rest only ever arrive by mistake or malice. Tabs and newlines are fine in prose.
-NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
-PROSE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+# So are right-to-left letters and marks; the bidi embedding, override and isolate
+# controls are not: they make a name render as something else ("Ada<RLO>gpj.exe" shows
+# as "Adaexe.jpg") in tickets, emails and the organizer's lists.
+NO_CONTROL = r"^[^\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]*$"
+PROSE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]*$"
 Text = Annotated[str, msgspec.Meta(max_length=200, pattern=NO_CONTROL)]
 LongText = Annotated[str, msgspec.Meta(max_length=20_000, pattern=PROSE)]
 Amount = str | int

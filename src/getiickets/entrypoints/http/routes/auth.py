@@ -77,16 +77,16 @@ class AuthController(Controller):
         status_code=204,
         responses=documented(401),
         guards=[requires_sign_in],
+        # Always sent on success: the browser forgets the session cookie along with it.
+        response_cookies=[Cookie(key=SESSION_COOKIE, value="", path="/", max_age=0, expires=0)],
     )
     async def logout(
         self, request: Request[Any, Any, Any], services: NamedDependency[Services]
-    ) -> Response[None]:
+    ) -> None:
+        # Returning None (not a Response) makes the OpenAPI 204 declare no body.
         token = bearer_token(request)
         if token is not None:
             await services.accounts.log_out(token)
-        response: Response[None] = Response(None, status_code=204)
-        response.delete_cookie(SESSION_COOKIE)
-        return response
 
     @get("/me", operation_id="me", responses=documented(401), guards=[requires_sign_in])
     async def me(self, user: NamedDependency[Actor], services: NamedDependency[Services]) -> MeOut:

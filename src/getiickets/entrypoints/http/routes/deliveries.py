@@ -37,7 +37,12 @@ class DeliveryReportsController(Controller):
     path = "/webhooks"
     tags = ["webhooks"]  # noqa: RUF012 - Litestar reads it as a class attribute
 
-    @post("/brevo", operation_id="brevoWebhook", status_code=200, responses=documented(401, 422))
+    @post(
+        "/brevo",
+        operation_id="brevoWebhook",
+        status_code=200,
+        responses=documented(400, 401, 413, 422),
+    )
     async def brevo(
         self, request: Request[Any, Any, Any], services: NamedDependency[Services]
     ) -> WebhookAck:
@@ -61,7 +66,7 @@ class DeliveryReportsController(Controller):
         "/twilio",
         operation_id="twilioStatusCallback",
         status_code=200,
-        responses=documented(401, 422),
+        responses=documented(400, 401, 413, 422),
     )
     async def twilio(
         self, request: Request[Any, Any, Any], services: NamedDependency[Services]

@@ -1,0 +1,42 @@
+"""Event images are decoded before they are stored: the bytes must be an image of the
+declared type, not merely start like one (a PNG signature alone passed the storages'
+byte check). Pillow does the decoding, on a worker thread so the event loop stays free.
+"""
+
+from __future__ import annotations
+
+import io
+
+import anyio.to_thread
+from PIL import Image
+
+from getiickets.domain.model.errors import UnsupportedMediaTypeError
+
+_PILLOW_FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}
+MAX_PIXELS = 50_000_000
+"""Well above any poster (8000 x 6000), well below what a 5 MiB decompression bomb claims."""
+
+
+async def check_image(data: bytes, content_type: str) -> None:
+    """Raise ``UnsupportedMediaTypeError`` unless ``data`` decodes as ``content_type``.
+
+    Types that are not images are left to the use case, which refuses them itself.
+    """
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    pillow_format = _PILLOW_FORMATS.get(media_type)
+    if pillow_format is not None:
+        await anyio.to_thread.run_sync(_decode, data, pillow_format, media_type)
+
+
+def _decode(data: bytes, pillow_format: str, media_type: str) -> None:
+    try:
+        with Image.open(io.BytesIO(data), formats=[pillow_format]) as image:
+            if image.width * image.height > MAX_PIXELS:
+                raise UnsupportedMediaTypeError(f"the {media_type} image has too many pixels")
+            image.load()
+    except UnsupportedMediaTypeError:
+        raise
+    # Pillow reports damaged input in many ways (OSError, SyntaxError, ValueError,
+    # DecompressionBombError...); for hostile bytes every one of them means "not an image".
+    except Exception as error:
+        raise UnsupportedMediaTypeError(f"the body is not a valid {media_type} image") from error
