@@ -24,9 +24,9 @@ from getiickets.adapters.memory import InMemoryDatabase, InMemoryInventory, InMe
 from getiickets.domain.model.errors import InvalidStateError, SoldOutError
 from getiickets.domain.model.inventory import StockLevel
 from getiickets.domain.model.notifications import Channel
-from getiickets.domain.model.orders import Buyer, Order, OrderStatus
+from getiickets.domain.model.orders import DEFAULT_RESERVATION_TTL, Buyer, Order, OrderStatus
 from getiickets.domain.model.tickets import CheckInOutcome, TicketStatus
-from getiickets.domain.usecases.ordering import DEFAULT_RESERVATION_TTL, PlacedOrder
+from getiickets.domain.usecases.ordering import PlacedOrder
 from getiickets.domain.usecases.payments import AppliedPayment, PaymentOutcome, WebhookOutcome
 from getiickets.ports.unit_of_work import UnitOfWork
 from tests.unit.world import EventOnSale, World, by_token
@@ -164,7 +164,7 @@ async def a_paid_checkout(
     reference = await world.start_payment(placed)
     if after_expiry:
         world.advance(RESERVATION_SECONDS)
-        assert await world.ordering.expire_due_orders(world.payments) == 1
+        assert await world.expiry.expire_due_orders() == 1
     world.gateway.pay(reference)
     return placed.order, reference
 

@@ -31,9 +31,15 @@ from getiickets.domain.model.errors import InvalidStateError, SoldOutError
 from getiickets.domain.model.inventory import StockLevel
 from getiickets.domain.model.money import Money
 from getiickets.domain.model.notifications import OutboxMessage
-from getiickets.domain.model.orders import ALLOWED_TRANSITIONS, Buyer, Order, OrderStatus
+from getiickets.domain.model.orders import (
+    ALLOWED_TRANSITIONS,
+    DEFAULT_RESERVATION_TTL,
+    Buyer,
+    Order,
+    OrderStatus,
+)
 from getiickets.domain.model.tickets import CheckInOutcome, Ticket, TicketStatus
-from getiickets.domain.usecases.ordering import DEFAULT_RESERVATION_TTL, PlacedOrder
+from getiickets.domain.usecases.ordering import PlacedOrder
 from getiickets.domain.usecases.payments import PaymentOutcome, WebhookOutcome
 from tests.unit.world import GUEST, World, by_token
 
@@ -425,7 +431,7 @@ class InventoryMachine(RuleBasedStateMachine):
                 status = OrderStatus.EXPIRED
             expected[tracked.order_id] = status
 
-        expired = self.run(self.world.ordering.expire_due_orders(self.world.payments, batch))
+        expired = self.run(self.world.expiry.expire_due_orders(batch))
 
         assert {t.order_id: self.stored(t).status for t in due} == expected
         assert expired == Counter(expected.values())[OrderStatus.EXPIRED]

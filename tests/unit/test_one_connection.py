@@ -58,7 +58,7 @@ async def test_a_late_payment_retakes_stock_outside_any_unit_of_work() -> None:
     reference = await world.start_payment(placed)
     world.advance(16 * 60)
     world.gateway.fail_next(1, PaymentProviderUnavailableError("down"), on="verify")
-    await world.ordering.expire_due_orders(world.payments)
+    await world.expiry.expire_due_orders()
     assert (await world.stored_order(placed.order.id)).status is OrderStatus.EXPIRED
     world.gateway.pay(reference)
 

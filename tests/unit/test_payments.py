@@ -438,7 +438,7 @@ async def test_given_payment_after_expiry_with_stock_left_then_the_order_is_paid
     placed = await world.place_order(show, regular=2)
     reference = await world.start_payment(placed)
     world.advance(RESERVATION_SECONDS)
-    assert await world.ordering.expire_due_orders(world.payments) == 1
+    assert await world.expiry.expire_due_orders() == 1
     assert await world.level(show.regular_id) == level(50)
 
     world.gateway.pay(reference)
@@ -468,7 +468,7 @@ async def test_given_payment_after_the_hold_lapsed_but_before_the_sweep_then_it_
     assert await world.level(show.regular_id) == level(50, sold=2)
     world.advance(RESERVATION_SECONDS)  # the fresh hold was sold, so nothing lapses now
     assert await world.level(show.regular_id) == level(50, sold=2)
-    assert await world.ordering.expire_due_orders(world.payments) == 0
+    assert await world.expiry.expire_due_orders() == 0
 
 
 async def test_given_payment_after_the_hold_lapsed_and_the_stock_sold_before_the_sweep_then_refunded(
@@ -517,7 +517,7 @@ async def test_given_payment_after_expiry_with_stock_sold_out_then_the_money_goe
     late = await world.place_order(show, regular=2)
     late_reference = await world.start_payment(late)
     world.advance(RESERVATION_SECONDS)
-    await world.ordering.expire_due_orders(world.payments)
+    await world.expiry.expire_due_orders()
     await world.pay(await world.place_order(show, regular=2))  # someone else buys them
 
     world.gateway.pay(late_reference)
@@ -605,7 +605,7 @@ async def test_given_a_payment_whose_webhook_was_missed_then_the_expiry_sweep_se
     world.gateway.pay(reference)  # paid, but no webhook and no /verify ever came
     world.advance(RESERVATION_SECONDS)
 
-    assert await world.ordering.expire_due_orders(world.payments) == 0
+    assert await world.expiry.expire_due_orders() == 0
 
     assert (await world.stored_order(placed.order.id)).status is OrderStatus.PAID
     assert len(await world.stored_tickets(placed.order.id)) == 2
@@ -620,7 +620,7 @@ async def test_given_a_decline_whose_news_never_came_then_the_expiry_sweep_fails
     world.gateway.decline(reference)
     world.advance(RESERVATION_SECONDS)
 
-    assert await world.ordering.expire_due_orders(world.payments) == 0
+    assert await world.expiry.expire_due_orders() == 0
 
     assert (await world.stored_order(placed.order.id)).status is OrderStatus.FAILED
     assert await world.level(show.regular_id) == level(50)
@@ -634,7 +634,7 @@ async def test_given_the_provider_is_down_at_expiry_then_the_order_expires_anywa
     world.advance(RESERVATION_SECONDS)
     world.gateway.fail_next(1, PaymentProviderUnavailableError())
 
-    assert await world.ordering.expire_due_orders(world.payments) == 1
+    assert await world.expiry.expire_due_orders() == 1
 
     assert (await world.stored_order(placed.order.id)).status is OrderStatus.EXPIRED
     assert await world.level(show.regular_id) == level(50)
@@ -696,7 +696,7 @@ async def test_an_order_paid_late_never_oversells_even_with_stock_changing_hands
     late = await world.place_order(show, regular=2)
     late_reference = await world.start_payment(late)
     world.advance(RESERVATION_SECONDS)
-    await world.ordering.expire_due_orders(world.payments)
+    await world.expiry.expire_due_orders()
     await world.pay(await world.place_order(show, regular=2))
     # One ticket is left, the late order needs two: it must not take the last one.
 

@@ -44,17 +44,17 @@ from getiickets.domain.model.accounts import Actor, Role
 from getiickets.domain.model.inventory import StockLevel
 from getiickets.domain.model.money import Money
 from getiickets.domain.model.notifications import OutboxMessage
-from getiickets.domain.model.orders import Buyer, Order
+from getiickets.domain.model.orders import DEFAULT_RESERVATION_TTL, Buyer, Order
 from getiickets.domain.model.payments import InboxEvent
 from getiickets.domain.model.tickets import Ticket
 from getiickets.domain.usecases.access import OrderAccess
 from getiickets.domain.usecases.accounts import Accounts, Register, SignedIn
 from getiickets.domain.usecases.catalog import Catalog, CreateEvent, EventView, NewTicketType
 from getiickets.domain.usecases.checkin import CheckIn
+from getiickets.domain.usecases.expiry import Expiry
 from getiickets.domain.usecases.issuance import TicketIssuance
 from getiickets.domain.usecases.notifying import Notifications, TicketFiles
 from getiickets.domain.usecases.ordering import (
-    DEFAULT_RESERVATION_TTL,
     Ordering,
     OrderItem,
     PlacedOrder,
@@ -164,6 +164,9 @@ class World:
             ids=self.ids,
             callback_url=CALLBACK_URL,
             reservation_ttl=reservation_ttl,
+        )
+        self.expiry = Expiry(
+            uow=self.uow, inventory=self.inventory, payments=self.payments, clock=self.clock
         )
         self.checkin = CheckIn(uow=self.uow, signer=self.signer, clock=self.clock)
         self.ticket_files = TicketFiles(uow=self.uow, renderer=self.renderer, files=self.files)

@@ -66,6 +66,7 @@ from getiickets.domain.model.waiting_room import TokenSealer
 from getiickets.domain.usecases.accounts import Accounts
 from getiickets.domain.usecases.catalog import Catalog
 from getiickets.domain.usecases.checkin import CheckIn
+from getiickets.domain.usecases.expiry import Expiry
 from getiickets.domain.usecases.issuance import TicketIssuance
 from getiickets.domain.usecases.notifying import Notifications, TicketFiles
 from getiickets.domain.usecases.ordering import Ordering
@@ -448,6 +449,9 @@ class Container(containers.DeclarativeContainer):
         ),
         reservation_ttl=reservation_ttl,
     )
+    expiry = providers.Singleton(
+        Expiry, uow=uow, inventory=inventory, payments=payments, clock=clock
+    )
     waiting_room = providers.Singleton(
         WaitingRoom,
         uow=uow,
@@ -485,6 +489,7 @@ class Container(containers.DeclarativeContainer):
         catalog=catalog,
         ordering=ordering,
         payments=payments,
+        expiry=expiry,
         waiting_room=waiting_room,
         checkin=checkin,
         ticket_files=ticket_files,

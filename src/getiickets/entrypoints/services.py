@@ -13,6 +13,7 @@ from typing import Protocol
 from getiickets.domain.usecases.accounts import Accounts
 from getiickets.domain.usecases.catalog import Catalog
 from getiickets.domain.usecases.checkin import CheckIn
+from getiickets.domain.usecases.expiry import Expiry
 from getiickets.domain.usecases.notifying import Notifications, TicketFiles
 from getiickets.domain.usecases.ordering import Ordering
 from getiickets.domain.usecases.payments import Payments
@@ -42,6 +43,7 @@ class Services:
     catalog: Catalog
     ordering: Ordering
     payments: Payments
+    expiry: Expiry
     waiting_room: WaitingRoom
     checkin: CheckIn
     ticket_files: TicketFiles

@@ -55,7 +55,7 @@ class Worker:
         self._idle_pause = idle_pause
         self._failures = FailureLog(logger)
         self._chores: dict[str, Callable[[], Awaitable[int]]] = {
-            "expired_orders": lambda: services.ordering.expire_due_orders(services.payments, BATCH),
+            "expired_orders": lambda: services.expiry.expire_due_orders(BATCH),
             "messages": lambda: services.notifications.deliver_due(BATCH),
             "webhook_retries": lambda: services.payments.retry_inbox(BATCH),
             "refunds": lambda: services.payments.process_due_refunds(BATCH),

@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import msgspec
@@ -47,6 +47,9 @@ ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 }
 
 ORDER_NUMBER_CODE_LENGTH = 8
+DEFAULT_RESERVATION_TTL = timedelta(minutes=15)
+"""How long a pending order holds its stock (and a late payment's fresh holds last),
+unless the settings say otherwise."""
 
 
 class Buyer(msgspec.Struct, frozen=True, kw_only=True):

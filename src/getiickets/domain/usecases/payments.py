@@ -39,7 +39,13 @@ from getiickets.domain.model.errors import (
 )
 from getiickets.domain.model.inventory import Confirmation, Hold
 from getiickets.domain.model.local_time import readable_time
-from getiickets.domain.model.orders import Order, OrderLine, OrderStatus, payment_reference
+from getiickets.domain.model.orders import (
+    DEFAULT_RESERVATION_TTL,
+    Order,
+    OrderLine,
+    OrderStatus,
+    payment_reference,
+)
 from getiickets.domain.model.payments import (
     InboxEvent,
     PaymentDecision,
@@ -51,7 +57,7 @@ from getiickets.domain.model.payments import (
     mismatch_note,
 )
 from getiickets.domain.usecases.access import OrderAccess, load_visible_order
-from getiickets.domain.usecases.ordering import DEFAULT_RESERVATION_TTL, confirm_sold
+from getiickets.domain.usecases.holds import confirm_sold
 from getiickets.domain.usecases.retrying import retry_on_conflict
 from getiickets.ports.payments import PaymentRequest
 
