@@ -40,7 +40,8 @@ from getiickets.domain.model.orders import (
 )
 from getiickets.domain.model.tickets import CheckInOutcome, Ticket, TicketStatus
 from getiickets.domain.usecases.ordering import PlacedOrder
-from getiickets.domain.usecases.payments import PaymentOutcome, WebhookOutcome
+from getiickets.domain.usecases.payment_inbox import WebhookOutcome
+from getiickets.domain.usecases.payment_results import PaymentOutcome
 from tests.unit.world import GUEST, World, by_token
 
 T = TypeVar("T")
@@ -264,7 +265,7 @@ class InventoryMachine(RuleBasedStateMachine):
             assert self.stored(tracked).status is OrderStatus.PENDING
             return
 
-        applied = self.run(self.world.payments.verify_payment(reference))
+        applied = self.run(self.world.payment_results.verify_payment(reference))
 
         expected = {
             Charge.ABANDONED: (PaymentOutcome.PENDING, OrderStatus.PENDING),
@@ -302,7 +303,7 @@ class InventoryMachine(RuleBasedStateMachine):
         self.world.gateway.pay(tracked.reference)
         tracked.charge = Charge.SUCCEEDED
 
-        applied = self.run(self.world.payments.verify_payment(tracked.reference))
+        applied = self.run(self.world.payment_results.verify_payment(tracked.reference))
 
         status = self.settle_success(tracked, available)
         assert (applied.outcome, applied.order.status) == (PaymentOutcome(status.value), status)
@@ -338,7 +339,7 @@ class InventoryMachine(RuleBasedStateMachine):
         first = self.run(self.world.deliver_webhook(event_type, tracked.reference))
         again = self.run(self.world.deliver_webhook(event_type, tracked.reference))
         assert first.key is not None
-        self.run(self.world.payments.process(first.key))
+        self.run(self.world.payment_inbox.process(first.key))
 
         seen_before = first.key in self.webhooks_delivered
         self.webhooks_delivered.add(first.key)
@@ -367,7 +368,7 @@ class InventoryMachine(RuleBasedStateMachine):
             f"paystack:refund.processed:{tracked.reference}",
         )
         self.webhooks_delivered.add(receipt.key)
-        self.run(self.world.payments.process(receipt.key))
+        self.run(self.world.payment_inbox.process(receipt.key))
 
         assert self.stored(tracked).status is OrderStatus.REFUNDED
         tickets = self.run(self.world.stored_tickets(tracked.order_id))

@@ -286,7 +286,7 @@ async def test_given_an_order_refunded_before_the_worker_ran_then_no_ticket_mess
     assert order.payment_reference is not None
     receipt = await world.deliver_webhook("refund.processed", order.payment_reference)
     assert receipt.key is not None
-    await world.payments.process(receipt.key)
+    await world.payment_inbox.process(receipt.key)
     assert (await world.stored_order(order.id)).status is OrderStatus.REFUNDED
 
     assert await world.notifications.deliver_due() == 2

@@ -13,7 +13,7 @@ import pytest
 from getiickets.adapters.memory.connections import UnitOfWorkHeldError
 from getiickets.domain.model.errors import PaymentProviderUnavailableError
 from getiickets.domain.model.orders import OrderStatus
-from getiickets.domain.usecases.payments import PaymentOutcome
+from getiickets.domain.usecases.payment_results import PaymentOutcome
 from tests.unit.world import World
 
 pytestmark = pytest.mark.unit
@@ -62,7 +62,7 @@ async def test_a_late_payment_retakes_stock_outside_any_unit_of_work() -> None:
     assert (await world.stored_order(placed.order.id)).status is OrderStatus.EXPIRED
     world.gateway.pay(reference)
 
-    applied = await world.payments.verify_payment(reference)
+    applied = await world.payment_results.verify_payment(reference)
 
     assert applied.outcome is PaymentOutcome.PAID
     assert (await world.level(show.regular_id)).sold == 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import msgspec
 
@@ -95,6 +95,24 @@ def mismatch_note(order: Order, verification: PaymentVerification) -> str:
     )
 
 
+PAYMENT_CHECK_BACKOFF = (
+    timedelta(seconds=30),
+    timedelta(minutes=1),
+    timedelta(minutes=2),
+    timedelta(minutes=5),
+)
+"""When the worker asks the provider about an initialized payment with nothing applied
+yet: after each of these in turn, then every last one while the order is pending. Most
+buyers pay within a minute or two; a missed webhook then costs them seconds, not the
+whole reservation."""
+DELIVERY_WINDOW = timedelta(hours=72)
+"""How long providers keep resending a webhook (Paystack: 72 hours): an event row of an
+order that stopped waiting stays open this long for a late delivery, without polling."""
+INBOX_FIRST_RETRY = timedelta(seconds=30)
+INBOX_LONGEST_RETRY = timedelta(hours=1)
+"""A row whose processing failed is retried after 30 s, doubling up to an hour."""
+
+
 class InboxEvent(msgspec.Struct, kw_only=True):
     """What a provider tells (or will tell) us about a transaction, stored once by key.
 
@@ -139,6 +157,27 @@ class InboxEvent(msgspec.Struct, kw_only=True):
     def keep_open(self, note: str, check_at: datetime) -> None:
         """Verification found nothing to apply yet: look again at ``check_at``."""
         self.record_failure(note, check_at)
+
+    def nothing_to_apply(self, now: datetime, *, order_waiting: bool) -> None:
+        """Verification found nothing to apply: look again on the backoff while the order
+        waits for its money; once it stopped waiting, only a late delivery reopens the
+        row, and after the delivery window it is closed."""
+        if order_waiting:
+            # The first step was waited before this check (the row was opened with it).
+            last = len(PAYMENT_CHECK_BACKOFF) - 1
+            step = PAYMENT_CHECK_BACKOFF[min(self.attempts + 1, last)]
+            self.keep_open("nothing to apply yet", now + step)
+        elif now < self.received_at + DELIVERY_WINDOW:
+            self.keep_open(
+                "nothing to apply; open for a late delivery", self.received_at + DELIVERY_WINDOW
+            )
+        else:
+            self.mark_processed(now)
+
+    def failed(self, error: str, now: datetime) -> None:
+        """Processing raised: try again later, backing off."""
+        delay = min(INBOX_FIRST_RETRY * 2**self.attempts, INBOX_LONGEST_RETRY)
+        self.record_failure(error, now + delay)
 
     def redeliver(self, payload: bytes, now: datetime) -> None:
         """Another delivery of an open event: to be processed now, its schedule afresh."""

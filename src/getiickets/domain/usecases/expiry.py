@@ -14,7 +14,7 @@ from getiickets.domain.usecases.retrying import retry_on_conflict
 
 if TYPE_CHECKING:
     from getiickets.domain.model.orders import Order
-    from getiickets.domain.usecases.payments import Payments
+    from getiickets.domain.usecases.payment_results import PaymentResults
     from getiickets.ports.clock import Clock
     from getiickets.ports.inventory import Inventory
     from getiickets.ports.unit_of_work import UnitOfWorkFactory
@@ -26,12 +26,12 @@ class Expiry:
         *,
         uow: UnitOfWorkFactory,
         inventory: Inventory,
-        payments: Payments,
+        results: PaymentResults,
         clock: Clock,
     ) -> None:
         self._uow = uow
         self._inventory = inventory
-        self._payments = payments
+        self._results = results
         self._clock = clock
 
     async def expire_due_orders(self, limit: int = 100) -> int:
@@ -40,7 +40,7 @@ class Expiry:
             due = await uow.orders.due_for_expiry(self._clock.now(), limit)
         expired = 0
         for order in due:
-            if order.payment_reference and await self._payments.settle_before_expiry(order):
+            if order.payment_reference and await self._results.settle_before_expiry(order):
                 continue
             if await self._expire(order.id):
                 expired += 1
