@@ -230,7 +230,7 @@ async def test_given_20_signed_webhooks_for_one_payment_at_once_then_it_is_appli
     outcomes = await asyncio.gather(*(deliver_and_process() for _ in range(20)))
 
     assert Counter(outcomes) == {WebhookOutcome.ACCEPTED: 1, WebhookOutcome.DUPLICATE: 19}
-    inbox = await world.inbox_event(f"paystack:charge.success:{reference}")
+    inbox = await world.inbox_event(f"paystack:charge_succeeded:{reference}")
     assert inbox is not None
     assert inbox.is_processed
     await assert_paid_exactly_once(world, show, order, quantity)

@@ -365,7 +365,7 @@ class InventoryMachine(RuleBasedStateMachine):
         receipt = self.run(self.world.deliver_webhook("refund.processed", tracked.reference))
         assert (receipt.outcome, receipt.key) == (
             WebhookOutcome.ACCEPTED,
-            f"paystack:refund.processed:{tracked.reference}",
+            f"paystack:refund_processed:{tracked.reference}",
         )
         self.webhooks_delivered.add(receipt.key)
         self.run(self.world.payment_inbox.process(receipt.key))

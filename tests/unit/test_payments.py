@@ -267,7 +267,7 @@ async def test_given_a_signed_charge_success_webhook_when_processed_then_the_ord
     receipt = await world.deliver_webhook("charge.success", reference)
 
     assert receipt.outcome is WebhookOutcome.ACCEPTED
-    assert receipt.key == f"paystack:charge.success:{reference}"
+    assert receipt.key == f"paystack:charge_succeeded:{reference}"
     stored = await world.inbox_event(receipt.key)
     assert stored is not None
     assert not stored.is_processed

@@ -93,7 +93,7 @@ class Order(msgspec.Struct, kw_only=True):
     payment_reference: str | None = None
     checkout_url: str | None = None
     """The provider's checkout page for ``payment_reference``, kept so a repeated
-    initialize answers without a provider call (Paystack refuses a reused reference)."""
+    initialize answers without a provider call (providers refuse a reused reference)."""
     access_code: str | None = None
     past_references: list[str] = msgspec.field(default_factory=list)
     """References this order used before ``payment_reference`` (a checkout link lost with

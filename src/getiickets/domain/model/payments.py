@@ -12,7 +12,8 @@ from getiickets.domain.model.orders import Order, OrderStatus
 
 
 class PaymentStatus(enum.StrEnum):
-    """Paystack's transaction statuses, folded to what matters to an order."""
+    """A transaction's status as far as an order cares; gateways fold their provider's
+    statuses into these (money still moving is ``PENDING``)."""
 
     SUCCESS = "success"
     FAILED = "failed"
@@ -20,13 +21,25 @@ class PaymentStatus(enum.StrEnum):
     PENDING = "pending"
     REVERSED = "reversed"
 
-    @classmethod
-    def from_provider(cls, status: str) -> PaymentStatus:
-        # Paystack also says "ongoing", "processing", "queued": money still moving.
-        try:
-            return cls(status)
-        except ValueError:
-            return cls.PENDING
+
+class PaymentEventKind(enum.StrEnum):
+    """What a provider's notice is about, in the domain's words."""
+
+    CHARGE_SUCCEEDED = "charge_succeeded"
+    CHARGE_FAILED = "charge_failed"
+    REFUND_PROCESSED = "refund_processed"
+    OTHER = "other"
+    """Anything else the provider announces: stored and acknowledged, nothing to do."""
+
+
+class PaymentEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """An authentic notice from the provider about one transaction, read by the gateway.
+
+    Only a hint about what to ask: its effects come from verifying ``reference``, never
+    from what the notice claims."""
+
+    kind: PaymentEventKind
+    reference: str
 
 
 class PaymentInitialization(msgspec.Struct, frozen=True, kw_only=True):
@@ -41,8 +54,8 @@ class PaymentVerification(msgspec.Struct, frozen=True, kw_only=True):
     reference: str
     status: PaymentStatus
     amount: Money
-    """What the transaction was for: Paystack's ``requested_amount`` (fees passed on to
-    the customer make the charged ``amount`` larger) and currency."""
+    """What the transaction was for, not what was charged (fees passed on to the
+    customer make that larger), and its currency."""
     paid_at: datetime | None = None
     gateway_response: str = ""
 
@@ -106,8 +119,8 @@ yet: after each of these in turn, then every last one while the order is pending
 buyers pay within a minute or two; a missed webhook then costs them seconds, not the
 whole reservation."""
 DELIVERY_WINDOW = timedelta(hours=72)
-"""How long providers keep resending a webhook (Paystack: 72 hours): an event row of an
-order that stopped waiting stays open this long for a late delivery, without polling."""
+"""How long providers keep resending a webhook (three days): an event row of an order
+that stopped waiting stays open this long for a late delivery, without polling."""
 INBOX_FIRST_RETRY = timedelta(seconds=30)
 INBOX_LONGEST_RETRY = timedelta(hours=1)
 """A row whose processing failed is retried after 30 s, doubling up to an hour."""
@@ -123,9 +136,10 @@ class InboxEvent(msgspec.Struct, kw_only=True):
     """
 
     key: str
-    """Unique per meaning: ``{provider}:{event}:{reference}``."""
+    """Unique per meaning: ``{provider}:{kind}:{reference}``."""
     provider: str
     event_type: str
+    """A ``PaymentEventKind`` value."""
     reference: str
     payload: bytes
     """The body of the last delivery; empty while only polled."""
@@ -189,3 +203,32 @@ class InboxEvent(msgspec.Struct, kw_only=True):
 
 def inbox_key(provider: str, event_type: str, reference: str) -> str:
     return f"{provider}:{event_type}:{reference}"
+
+
+def expected_charge(provider: str, reference: str, now: datetime) -> InboxEvent:
+    """The row a new payment reference opens: nothing delivered yet, so the worker
+    polls the provider on ``PAYMENT_CHECK_BACKOFF`` until a delivery or a poll applies it.
+    It is the row a delivery of the charge's success lands in."""
+    kind = PaymentEventKind.CHARGE_SUCCEEDED
+    return InboxEvent(
+        key=inbox_key(provider, kind, reference),
+        provider=provider,
+        event_type=kind,
+        reference=reference,
+        payload=b"",
+        received_at=now,
+        next_attempt_at=now + PAYMENT_CHECK_BACKOFF[0],
+    )
+
+
+def delivered(provider: str, event: PaymentEvent, body: bytes, now: datetime) -> InboxEvent:
+    """The row a webhook delivery opens, to be processed now."""
+    return InboxEvent(
+        key=inbox_key(provider, event.kind, event.reference),
+        provider=provider,
+        event_type=event.kind,
+        reference=event.reference,
+        payload=body,
+        received_at=now,
+        next_attempt_at=now,
+    )

@@ -21,18 +21,17 @@ from getiickets.domain.model.errors import (
 from getiickets.domain.model.local_time import readable_time
 from getiickets.domain.model.orders import Order, OrderStatus, payment_reference
 from getiickets.domain.model.payments import (
-    PAYMENT_CHECK_BACKOFF,
-    InboxEvent,
     PaymentInitialization,
     PaymentStatus,
     PaymentVerification,
-    inbox_key,
+    expected_charge,
 )
 from getiickets.domain.usecases.access import OrderAccess, load_visible_order
 from getiickets.domain.usecases.retrying import retry_on_conflict
 from getiickets.ports.payments import PaymentRequest
 
 if TYPE_CHECKING:
+    from getiickets.domain.model.payments import InboxEvent
     from getiickets.domain.usecases.payment_results import PaymentResults
     from getiickets.ports.clock import Clock, IdGenerator
     from getiickets.ports.payments import PaymentGateway
@@ -40,8 +39,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-PROVIDER = "paystack"
-CHARGE_SUCCESS = "charge.success"
 _NO_CHECKOUT = "the payment provider could not start a checkout; please try again shortly"
 """The one thing a buyer is told when initialize fails: provider wording stays in logs."""
 _SETTLED = frozenset({PaymentStatus.SUCCESS, PaymentStatus.FAILED, PaymentStatus.REVERSED})
@@ -79,7 +76,7 @@ class Checkout:
                     )
                     await uow.orders.save(order)
                     # In the same transaction: a reference never exists unwatched.
-                    await uow.payment_inbox.add(self._expected_charge(order))
+                    await uow.payment_inbox.add(self._expected_charge(order.payment_reference))
                     await uow.commit()
                 elif order.status is not OrderStatus.PENDING:
                     raise InvalidStateError(f"a {order.status} order cannot be paid")
@@ -91,8 +88,8 @@ class Checkout:
         try:
             checkout = await self._start_checkout(order)
         except CheckoutUnavailableError:
-            # Paystack has the reference but its link was lost with an answer, and it
-            # never gives it again: settle what it knows, else pay with a fresh reference.
+            # The provider has the reference but its link was lost with an answer, and
+            # will not give it again: settle what it knows, else pay with a fresh reference.
             order = await self._after_lost_checkout(order)
             if order.checkout_url and order.access_code:
                 return self._remembered(order)
@@ -173,26 +170,16 @@ class Checkout:
                     payment_reference(self._clock.now(), self._ids.new_uuid())
                 )
                 await uow.orders.save(current)
-                await uow.payment_inbox.add(self._expected_charge(current))
+                await uow.payment_inbox.add(self._expected_charge(current.payment_reference))
                 await uow.commit()
                 return current
 
         logger.warning("order %s: checkout of %s lost; moving to a fresh reference", order.id, lost)
         return await retry_on_conflict(rotate)
 
-    def _expected_charge(self, order: Order) -> InboxEvent:
-        """The open event row of a new payment, polled until something applies it."""
-        assert order.payment_reference is not None  # noqa: S101 - just attached
-        now = self._clock.now()
-        return InboxEvent(
-            key=inbox_key(PROVIDER, CHARGE_SUCCESS, order.payment_reference),
-            provider=PROVIDER,
-            event_type=CHARGE_SUCCESS,
-            reference=order.payment_reference,
-            payload=b"",
-            received_at=now,
-            next_attempt_at=now + PAYMENT_CHECK_BACKOFF[0],
-        )
+    def _expected_charge(self, reference: str | None) -> InboxEvent:
+        assert reference is not None  # noqa: S101 - just attached
+        return expected_charge(self._gateway.provider, reference, self._clock.now())
 
     async def _remember_checkout(self, order_id: str, checkout: PaymentInitialization) -> None:
         async def attempt() -> None:

@@ -13,12 +13,12 @@ from __future__ import annotations
 import enum
 import logging
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import msgspec
 
-from getiickets.domain.model.errors import DuplicateError, InvalidSignatureError, NotFoundError
-from getiickets.domain.model.payments import InboxEvent, inbox_key
+from getiickets.domain.model.errors import DuplicateError, NotFoundError
+from getiickets.domain.model.payments import InboxEvent, PaymentEventKind, delivered
 from getiickets.domain.usecases import inbox_rows
 from getiickets.domain.usecases.retrying import retry_on_conflict
 
@@ -31,9 +31,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-PROVIDER = "paystack"
-CHARGE_EVENTS = frozenset({"charge.success", "charge.failed"})
-REFUND_PROCESSED = "refund.processed"
+_CHARGES = frozenset({PaymentEventKind.CHARGE_SUCCEEDED, PaymentEventKind.CHARGE_FAILED})
 INBOX_LEASE = timedelta(minutes=2)
 """How long one worker has a due row to itself before another may take it."""
 
@@ -48,11 +46,6 @@ class WebhookOutcome(enum.StrEnum):
 class WebhookReceipt(msgspec.Struct, frozen=True, kw_only=True):
     outcome: WebhookOutcome
     key: str | None = None
-
-
-class _Envelope(msgspec.Struct, kw_only=True):
-    event: str
-    data: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 class PaymentInbox:
@@ -72,28 +65,12 @@ class PaymentInbox:
         self._clock = clock
 
     async def receive_webhook(self, body: bytes, signature: str) -> WebhookReceipt:
-        """Check the signature, then store the event once. Effects come in ``process``."""
-        if not signature or not self._gateway.is_authentic_webhook(body, signature):
-            raise InvalidSignatureError
-        try:
-            envelope = msgspec.json.decode(body, type=_Envelope)
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            logger.warning("authentic webhook with an unreadable body ignored")
+        """Have the gateway check and read the delivery (``InvalidSignatureError`` for a
+        forged one), then store the event once. Effects come in ``process``."""
+        announced = self._gateway.read_webhook(body, signature)
+        if announced is None:
             return WebhookReceipt(outcome=WebhookOutcome.IGNORED)
-        reference = _reference_of(envelope)
-        if reference is None:
-            logger.info("webhook %s without a reference acknowledged", envelope.event)
-            return WebhookReceipt(outcome=WebhookOutcome.IGNORED)
-        now = self._clock.now()
-        event = InboxEvent(
-            key=inbox_key(PROVIDER, envelope.event, reference),
-            provider=PROVIDER,
-            event_type=envelope.event,
-            reference=reference,
-            payload=body,
-            received_at=now,
-            next_attempt_at=now,
-        )
+        event = delivered(self._gateway.provider, announced, body, self._clock.now())
         try:
             async with self._uow() as uow:
                 await uow.payment_inbox.add(event)
@@ -110,9 +87,9 @@ class PaymentInbox:
         if event is None or event.is_processed:
             return
         try:
-            if event.event_type in CHARGE_EVENTS:
+            if event.event_type in _CHARGES:
                 await self._process_charge(event)
-            elif event.event_type == REFUND_PROCESSED:
+            elif event.event_type == PaymentEventKind.REFUND_PROCESSED:
                 await self._refunds.refund_processed(event.reference, event.key)
             else:
                 await inbox_rows.close_now(self._uow, event.key, self._clock)
@@ -187,12 +164,3 @@ class PaymentInbox:
                 await uow.commit()
 
         await retry_on_conflict(attempt)
-
-
-def _reference_of(envelope: _Envelope) -> str | None:
-    # Charge events carry ``reference``; refund events ``transaction_reference``.
-    for field in ("reference", "transaction_reference"):
-        value = envelope.data.get(field)
-        if isinstance(value, str) and value:
-            return value
-    return None
