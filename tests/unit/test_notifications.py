@@ -16,7 +16,7 @@ from getiickets.domain.model.notifications import (
     OutboxMessage,
 )
 from getiickets.domain.model.orders import Buyer, Order, OrderStatus
-from getiickets.domain.usecases.notifying import DELIVERY_LEASE
+from getiickets.domain.usecases.notifications import DELIVERY_LEASE
 from getiickets.domain.usecases.ordering import PlacedOrder
 from getiickets.ports.notifications import DeliveryError, DeliveryReceipt, EmailMessage
 from tests.unit.world import FILES_BASE_URL, World

@@ -54,7 +54,7 @@ from getiickets.domain.usecases.checkin import CheckIn
 from getiickets.domain.usecases.checkout import Checkout
 from getiickets.domain.usecases.expiry import Expiry
 from getiickets.domain.usecases.issuance import TicketIssuance
-from getiickets.domain.usecases.notifying import Notifications, TicketFiles
+from getiickets.domain.usecases.notifications import Notifications
 from getiickets.domain.usecases.ordering import (
     Ordering,
     OrderItem,
@@ -65,6 +65,7 @@ from getiickets.domain.usecases.payment_inbox import PaymentInbox, WebhookReceip
 from getiickets.domain.usecases.payment_results import AppliedPayment, PaymentResults
 from getiickets.domain.usecases.refunds import Refunds
 from getiickets.domain.usecases.stock import StockLedger
+from getiickets.domain.usecases.ticket_files import TicketFiles
 from getiickets.ports.payments import PaymentGateway
 from getiickets.ports.unit_of_work import UnitOfWork
 

@@ -15,11 +15,12 @@ from getiickets.domain.usecases.catalog import Catalog
 from getiickets.domain.usecases.checkin import CheckIn
 from getiickets.domain.usecases.checkout import Checkout
 from getiickets.domain.usecases.expiry import Expiry
-from getiickets.domain.usecases.notifying import Notifications, TicketFiles
+from getiickets.domain.usecases.notifications import Notifications
 from getiickets.domain.usecases.ordering import Ordering
 from getiickets.domain.usecases.payment_inbox import PaymentInbox
 from getiickets.domain.usecases.payment_results import PaymentResults
 from getiickets.domain.usecases.refunds import Refunds
+from getiickets.domain.usecases.ticket_files import TicketFiles
 from getiickets.domain.usecases.waiting_room import WaitingRoom
 from getiickets.entrypoints.metrics import Metrics
 from getiickets.entrypoints.settings import Settings
