@@ -1,8 +1,9 @@
 """The payment inbox: what the provider tells us, stored once, applied until done.
 
-A webhook is checked and stored in one short transaction and acknowledged; its effects
-come after, in ``process`` (right after the delivery, or from the worker's retries).
-Rows are keyed by what the event means (event and reference), not by delivery: a row
+The gateway checks a webhook's signature and reads it as a ``PaymentEvent``; the event
+is stored in one short transaction and acknowledged, and its effects come after, in
+``process`` (right after the delivery, or from the worker's retries). Rows are keyed by
+what the event means (its kind and reference), not by delivery: a row
 stays open until verification found something to apply, so a later delivery or the
 worker's poll applies it, never dropped as a duplicate. The worker also polls the row
 each checkout opens, so a missed webhook costs the buyer seconds, not the reservation.
