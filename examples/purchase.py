@@ -27,9 +27,11 @@ from getiickets.domain.model.orders import Buyer
 from getiickets.domain.usecases.access import OrderAccess
 from getiickets.domain.usecases.catalog import Catalog, CreateEvent, NewTicketType
 from getiickets.domain.usecases.checkin import CheckIn
+from getiickets.domain.usecases.checkout import Checkout
 from getiickets.domain.usecases.issuance import TicketIssuance
 from getiickets.domain.usecases.ordering import Ordering, OrderItem, PlaceOrder
-from getiickets.domain.usecases.payments import Payments
+from getiickets.domain.usecases.payment_results import PaymentResults
+from getiickets.domain.usecases.refunds import Refunds
 from getiickets.domain.usecases.stock import StockLedger
 
 
@@ -51,11 +53,19 @@ async def purchase_story() -> dict[str, object]:
         uow=uow, inventory=inventory, files=files, cache=InMemoryCache(clock), clock=clock, ids=ids
     )
     ordering = Ordering(uow=uow, inventory=inventory, issuance=issuance, clock=clock, ids=ids)
-    payments = Payments(
+    refunds = Refunds(uow=uow, gateway=gateway, inventory=inventory, clock=clock)
+    payments = PaymentResults(
         uow=uow,
         gateway=gateway,
         inventory=inventory,
         issuance=issuance,
+        refunds=refunds,
+        clock=clock,
+    )
+    checkout = Checkout(
+        uow=uow,
+        gateway=gateway,
+        results=payments,
         clock=clock,
         ids=ids,
         callback_url="https://shop.example/payments/callback",
@@ -83,9 +93,9 @@ async def purchase_story() -> dict[str, object]:
         )
     )
     guest = OrderAccess(access_token=placed.access_token)
-    checkout = await payments.initialize_payment(placed.order.id, guest)
-    gateway.pay(checkout.reference)  # the buyer pays on Paystack's checkout page
-    paid = await payments.verify_payment(checkout.reference)  # or the webhook does
+    started = await checkout.initialize_payment(placed.order.id, guest)
+    gateway.pay(started.reference)  # the buyer pays on Paystack's checkout page
+    paid = await payments.verify_payment(started.reference)  # or the webhook does
     tickets = await ordering.tickets_of(placed.order.id, guest)
     at_the_door = await checkin.check_in(organizer, event.id, tickets[0].qr_payload)
 

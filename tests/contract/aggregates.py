@@ -159,9 +159,9 @@ def message(order_id: str | None = None, **overrides: Any) -> OutboxMessage:
 def inbox_event(**overrides: Any) -> InboxEvent:
     reference = unique("TKT")
     values: dict[str, Any] = {
-        "key": f"paystack:charge.success:{reference}",
+        "key": f"paystack:charge_succeeded:{reference}",
         "provider": "paystack",
-        "event_type": "charge.success",
+        "event_type": "charge_succeeded",
         "reference": reference,
         # Not UTF-8 on purpose: the payload is kept byte for byte, signature and all.
         "payload": b'{"event":"charge.success"}\xff\x00\xfe',

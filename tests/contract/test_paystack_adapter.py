@@ -35,7 +35,13 @@ from getiickets.domain.model.errors import (
     PaymentProviderUnavailableError,
 )
 from getiickets.domain.model.money import Money
-from getiickets.domain.model.payments import PaymentInitialization, PaymentStatus, RefundStatus
+from getiickets.domain.model.payments import (
+    PaymentEvent,
+    PaymentEventKind,
+    PaymentInitialization,
+    PaymentStatus,
+    RefundStatus,
+)
 from getiickets.ports.payments import PaymentRequest
 from getiickets.sandbox import paystack as paystack_simulator
 from getiickets.sandbox.config import DEFAULT_PAYSTACK_SECRET_KEY, SandboxConfig
@@ -593,8 +599,14 @@ async def test_a_refund_is_announced_pending_then_processed(
     assert pending[0].at <= processed[0].at
     data = msgspec.json.decode(processed[0].body)["data"]
     assert (data["status"], data["amount"], data["currency"]) == ("processed", "500000", "NGN")
-    for post in (*pending, *processed):
-        assert gateway.is_authentic_webhook(post.body, post.headers["x-paystack-signature"])
+    kinds = [
+        gateway.read_webhook(post.body, post.headers["x-paystack-signature"])
+        for post in (*pending, *processed)
+    ]
+    assert kinds == [
+        PaymentEvent(kind=PaymentEventKind.OTHER, reference=request.reference),
+        PaymentEvent(kind=PaymentEventKind.REFUND_PROCESSED, reference=request.reference),
+    ]
 
 
 async def test_a_refund_on_the_failing_test_card_is_announced_failed(

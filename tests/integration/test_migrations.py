@@ -24,7 +24,6 @@ from getiickets.adapters.sqlalchemy.engine import create_engine
 from getiickets.adapters.sqlalchemy.metadata import all_tables
 from getiickets.adapters.sqlalchemy.migrate import alembic_config, downgrade, upgrade
 
-HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 EVERY_TABLE = sorted(table.name for table in all_tables().sorted_tables)
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 """The newest migration, read from the scripts so a new one needs no edit here."""
@@ -94,3 +93,42 @@ def test_concurrent_upgrades_of_postgres_take_turns(fresh_postgres_dsn: str) -> 
 
     assert [code for _, _, code in outcomes] == [0, 0], outcomes
     assert inspect_database(fresh_postgres_dsn, _drift) == []
+
+
+def test_inbox_rows_from_before_take_the_domain_names_of_their_events(tmp_path: Path) -> None:
+    """An open ``charge.success`` row written under Paystack's names must be the row the
+    next delivery or poll of that payment finds (key ``provider:kind:reference``)."""
+    url = f"sqlite:///{tmp_path / 'getiickets.db'}"
+    upgrade(url, "0005")
+    rows = [
+        ("paystack:charge.success:TKT-1", "charge.success", "TKT-1", None),
+        ("paystack:refund.processed:TKT-2", "refund.processed", "TKT-2", "2026-11-30"),
+        ("paystack:charge.dispute.create:TKT-3", "charge.dispute.create", "TKT-3", "2026-11-30"),
+        ("paystack:transfer.success:TKT-4", "transfer.success", "TKT-4", None),
+        ("paystack:transfer.failed:TKT-4", "transfer.failed", "TKT-4", None),
+    ]
+
+    def insert(connection: Connection) -> None:
+        for key, event_type, reference, processed_at in rows:
+            connection.exec_driver_sql(
+                "INSERT INTO payment_inbox (key, provider, event_type, reference, payload, "
+                "received_at, processed_at, attempts, version) "
+                "VALUES (?, 'paystack', ?, ?, x'', '2026-11-30', ?, 0, 1)",
+                (key, event_type, reference, processed_at),
+            )
+        connection.commit()
+
+    def read(connection: Connection) -> list[tuple[str, str]]:
+        result = connection.exec_driver_sql(
+            "SELECT key, event_type FROM payment_inbox ORDER BY key"
+        )
+        return [(row[0], row[1]) for row in result]
+
+    inspect_database(url, insert)
+    upgrade(url)
+
+    assert inspect_database(url, read) == [
+        ("paystack:charge_succeeded:TKT-1", "charge_succeeded"),
+        ("paystack:other:TKT-4", "other"),
+        ("paystack:refund_processed:TKT-2", "refund_processed"),
+    ]

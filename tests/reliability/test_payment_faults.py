@@ -20,7 +20,7 @@ from getiickets.adapters.paystack import PaystackGateway, create_paystack_client
 from getiickets.domain.model.errors import PaymentProviderUnavailableError
 from getiickets.domain.model.orders import OrderStatus
 from getiickets.domain.usecases.ordering import PlacedOrder
-from getiickets.domain.usecases.payments import Payments, WebhookOutcome
+from getiickets.domain.usecases.payment_inbox import WebhookOutcome
 from getiickets.sandbox.state import FaultKind
 from tests.contract.test_paystack_adapter import (
     CLIENT_TIMEOUT,
@@ -30,7 +30,7 @@ from tests.contract.test_paystack_adapter import (
     pay,
     sandbox_server,
 )
-from tests.unit.world import CALLBACK_URL, EventOnSale, World, by_token
+from tests.unit.world import EventOnSale, World, by_token
 
 pytestmark = [pytest.mark.slow]
 
@@ -64,15 +64,7 @@ def world_on(gateway: PaystackGateway) -> World:
 
     Its own id seed: the simulator outlives the test, and references must not repeat."""
     world = World(seed=secrets.randbelow(2**31))
-    world.payments = Payments(
-        uow=world.uow,
-        gateway=gateway,
-        inventory=world.inventory,
-        issuance=world.issuance,
-        clock=world.clock,
-        ids=world.ids,
-        callback_url=CALLBACK_URL,
-    )
+    world.use_gateway(gateway)
     return world
 
 
@@ -109,9 +101,9 @@ async def test_a_fault_on_initialize_still_ends_in_a_usable_checkout_and_one_sal
     show, placed = await an_order(world)
     sandbox.plan(1, fault)
 
-    checkout = await world.payments.initialize_payment(placed.order.id, by_token(placed))
+    checkout = await world.checkout.initialize_payment(placed.order.id, by_token(placed))
     await pay(checkout)
-    applied = await world.payments.verify_payment(checkout.reference)
+    applied = await world.payment_results.verify_payment(checkout.reference)
 
     assert applied.order.status is OrderStatus.PAID
     await assert_whole(world, show, placed)
@@ -125,16 +117,16 @@ async def test_initialize_failing_past_its_retries_answers_plainly_and_a_retry_r
     sandbox.plan(10, FaultKind.LOST_RESPONSE)
 
     with pytest.raises(PaymentProviderUnavailableError) as raised:
-        await world.payments.initialize_payment(placed.order.id, by_token(placed))
+        await world.checkout.initialize_payment(placed.order.id, by_token(placed))
     assert "paystack" not in raised.value.detail.lower()
     assert "duplicate" not in raised.value.detail.lower()
     await assert_whole(world, show, placed)
 
     with sandbox.state.lock:
         sandbox.state.paystack.faults.clear()
-    checkout = await world.payments.initialize_payment(placed.order.id, by_token(placed))
+    checkout = await world.checkout.initialize_payment(placed.order.id, by_token(placed))
     await pay(checkout)
-    await world.payments.verify_payment(checkout.reference)
+    await world.payment_results.verify_payment(checkout.reference)
     assert (await world.stored_order(placed.order.id)).status is OrderStatus.PAID
     await assert_whole(world, show, placed)
 
@@ -145,12 +137,12 @@ async def test_a_fault_on_verify_is_retried_and_the_order_paid_once(
 ) -> None:
     world = world_on(make_gateway(client, sandbox))
     show, placed = await an_order(world)
-    checkout = await world.payments.initialize_payment(placed.order.id, by_token(placed))
+    checkout = await world.checkout.initialize_payment(placed.order.id, by_token(placed))
     await pay(checkout)
     sandbox.plan(1, fault)
 
-    applied = await world.payments.verify_payment(checkout.reference)
-    again = await world.payments.verify_payment(checkout.reference)
+    applied = await world.payment_results.verify_payment(checkout.reference)
+    again = await world.payment_results.verify_payment(checkout.reference)
 
     assert applied.order.status is OrderStatus.PAID
     assert again.outcome == "already_applied"
@@ -162,18 +154,18 @@ async def test_verify_down_past_its_retries_changes_nothing_and_the_worker_pays_
 ) -> None:
     world = world_on(make_gateway(client, sandbox))
     show, placed = await an_order(world)
-    checkout = await world.payments.initialize_payment(placed.order.id, by_token(placed))
+    checkout = await world.checkout.initialize_payment(placed.order.id, by_token(placed))
     await pay(checkout)
     sandbox.plan(10, FaultKind.SERVER_ERROR)
 
     with pytest.raises(PaymentProviderUnavailableError):
-        await world.payments.verify_payment(checkout.reference)
+        await world.payment_results.verify_payment(checkout.reference)
     await assert_whole(world, show, placed)
 
     with sandbox.state.lock:
         sandbox.state.paystack.faults.clear()
     world.advance(31)
-    await world.payments.retry_inbox()
+    await world.payment_inbox.retry_inbox()
     assert (await world.stored_order(placed.order.id)).status is OrderStatus.PAID
     await assert_whole(world, show, placed)
 
@@ -183,11 +175,11 @@ async def test_with_no_webhook_at_all_the_poll_pays_the_order_long_before_expiry
 ) -> None:
     world = world_on(make_gateway(client, sandbox))
     show, placed = await an_order(world)
-    checkout = await world.payments.initialize_payment(placed.order.id, by_token(placed))
+    checkout = await world.checkout.initialize_payment(placed.order.id, by_token(placed))
     await pay(checkout)  # the simulator's webhook goes elsewhere: this app never sees it
 
     world.advance(31)
-    await world.payments.retry_inbox()
+    await world.payment_inbox.retry_inbox()
 
     order = await world.stored_order(placed.order.id)
     assert order.status is OrderStatus.PAID
@@ -204,9 +196,9 @@ async def test_five_concurrent_identical_signed_webhooks_make_one_sale() -> None
     signature = world.gateway.sign(body)
 
     async def deliver() -> WebhookOutcome:
-        receipt = await world.payments.receive_webhook(body, signature)
+        receipt = await world.payment_inbox.receive_webhook(body, signature)
         if receipt.outcome is WebhookOutcome.ACCEPTED and receipt.key is not None:
-            await world.payments.process(receipt.key)
+            await world.payment_inbox.process(receipt.key)
         return receipt.outcome
 
     outcomes = await asyncio.gather(*(deliver() for _ in range(5)))

@@ -47,7 +47,7 @@ CLI = [sys.executable, "-m", "getiickets.entrypoints.cli"]
 BUYERS = 4
 CAPACITY = 60
 DELIVERY_LEASE = timedelta(minutes=5)
-"""The outbox's claim lease (``notifying.DELIVERY_LEASE``)."""
+"""The outbox's claim lease (``notifications.DELIVERY_LEASE``)."""
 
 
 class ApiProcess:

@@ -55,7 +55,7 @@ from getiickets.domain.model.tickets import (
     qr_message,
     qr_payload,
 )
-from getiickets.domain.usecases.payments import WebhookOutcome, WebhookReceipt
+from getiickets.domain.usecases.payment_inbox import WebhookOutcome, WebhookReceipt
 from getiickets.entrypoints.http.bodies import too_deep
 from tests.unit.world import World
 
@@ -232,7 +232,7 @@ def paystack_bodies(draw: st.DrawFn) -> bytes:
 @example(body=b'{"event": "charge.success", "data": {"reference": "\xff"}}')
 def test_signed_paystack_webhooks_are_received_or_ignored(body: bytes) -> None:
     world = World()
-    receipt = run(world.payments.receive_webhook(body, world.gateway.sign(body)))
+    receipt = run(world.payment_inbox.receive_webhook(body, world.gateway.sign(body)))
     assert isinstance(receipt, WebhookReceipt)
     if receipt.outcome is WebhookOutcome.ACCEPTED:
         assert receipt.key
@@ -244,7 +244,7 @@ def test_unsigned_paystack_webhooks_are_invalid_signatures(body: bytes, signatur
     world = World()
     assume(signature != world.gateway.sign(body))
     with pytest.raises(InvalidSignatureError):
-        run(world.payments.receive_webhook(body, signature))
+        run(world.payment_inbox.receive_webhook(body, signature))
 
 
 REFERENCE = "TKT-1764600000000-0b9e7c1e-2f7a-4a0e-9d55-1d3c5b6f7a80"

@@ -12,6 +12,7 @@ from getiickets.domain.model.accounts import (
     Actor,
     Role,
     Session,
+    canonical_email,
     check_password_rules,
     normalize_email,
     normalize_phone,
@@ -31,6 +32,13 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 )
 def test_emails_are_trimmed_and_lower_cased(raw: str, normalised: str) -> None:
     assert normalize_email(raw) == normalised
+    assert canonical_email(raw) == normalised
+
+
+def test_the_canonical_form_of_any_text_is_lower_case_like_sqls_lower() -> None:
+    # Log-in looks up whatever was typed; only registration validates the address.
+    assert canonical_email("  Not An Email ") == "not an email"
+    assert canonical_email("STRASSE@Example.COM") == "strasse@example.com"
 
 
 @pytest.mark.parametrize(

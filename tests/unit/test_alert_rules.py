@@ -32,7 +32,7 @@ from getiickets.entrypoints.http.routes.operations import metrics as metrics_rou
 from getiickets.entrypoints.metrics import (
     Metrics,
     ObservedGateway,
-    ObservedPayments,
+    ObservedPaymentResults,
     ObservedSender,
     observed_store,
     upload_observer,
@@ -171,20 +171,19 @@ async def _each(call: Any, argument: object, *, times: int) -> None:
             continue
 
 
-def _payments_without_a_database(metrics: Metrics) -> ObservedPayments:
+def _payments_without_a_database(metrics: Metrics) -> ObservedPaymentResults:
     def no_database() -> Any:
         raise RuntimeError("the database is down")
 
     unused: Any = None  # applying a payment fails before it needs any other port
-    return ObservedPayments(
+    return ObservedPaymentResults(
         metrics=metrics,
         uow=no_database,
         gateway=unused,
         inventory=unused,
         issuance=unused,
+        refunds=unused,
         clock=unused,
-        ids=unused,
-        callback_url="https://shop.example/payments/callback",
     )
 
 

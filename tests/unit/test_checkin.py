@@ -142,7 +142,7 @@ async def test_given_a_void_ticket_then_it_is_an_invalid_ticket(world: World) ->
     await world.gateway.refund(applied.order.payment_reference)
     receipt = await world.deliver_webhook("refund.processed", applied.order.payment_reference)
     assert receipt.key is not None
-    await world.payments.process(receipt.key)
+    await world.payment_inbox.process(receipt.key)
     [ticket] = await world.stored_tickets(placed.order.id)
     assert ticket.status is TicketStatus.VOID
 

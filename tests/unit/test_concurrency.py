@@ -24,10 +24,11 @@ from getiickets.adapters.memory import InMemoryDatabase, InMemoryInventory, InMe
 from getiickets.domain.model.errors import InvalidStateError, SoldOutError
 from getiickets.domain.model.inventory import StockLevel
 from getiickets.domain.model.notifications import Channel
-from getiickets.domain.model.orders import Buyer, Order, OrderStatus
+from getiickets.domain.model.orders import DEFAULT_RESERVATION_TTL, Buyer, Order, OrderStatus
 from getiickets.domain.model.tickets import CheckInOutcome, TicketStatus
-from getiickets.domain.usecases.ordering import DEFAULT_RESERVATION_TTL, PlacedOrder
-from getiickets.domain.usecases.payments import AppliedPayment, PaymentOutcome, WebhookOutcome
+from getiickets.domain.usecases.ordering import PlacedOrder
+from getiickets.domain.usecases.payment_inbox import WebhookOutcome
+from getiickets.domain.usecases.payment_results import AppliedPayment, PaymentOutcome
 from getiickets.ports.unit_of_work import UnitOfWork
 from tests.unit.world import EventOnSale, World, by_token
 
@@ -164,7 +165,7 @@ async def a_paid_checkout(
     reference = await world.start_payment(placed)
     if after_expiry:
         world.advance(RESERVATION_SECONDS)
-        assert await world.ordering.expire_due_orders(world.payments) == 1
+        assert await world.expiry.expire_due_orders() == 1
     world.gateway.pay(reference)
     return placed.order, reference
 
@@ -198,7 +199,9 @@ async def test_given_20_verifications_of_one_payment_at_once_then_it_is_applied_
     show = await world.a_published_event()
     order, reference = await a_paid_checkout(world, show, quantity, after_expiry=after_expiry)
 
-    results = await asyncio.gather(*(world.payments.verify_payment(reference) for _ in range(20)))
+    results = await asyncio.gather(
+        *(world.payment_results.verify_payment(reference) for _ in range(20))
+    )
 
     assert Counter(result.outcome for result in results) == {
         PaymentOutcome.PAID: 1,
@@ -217,17 +220,17 @@ async def test_given_20_signed_webhooks_for_one_payment_at_once_then_it_is_appli
     signature = world.gateway.sign(body)
 
     async def deliver_and_process() -> WebhookOutcome:
-        receipt = await world.payments.receive_webhook(body, signature)
+        receipt = await world.payment_inbox.receive_webhook(body, signature)
         assert receipt.key is not None
         # Processed whatever the outcome: stricter than the route (which processes only
         # the accepted one), as if every retry and the worker ran it too.
-        await world.payments.process(receipt.key)
+        await world.payment_inbox.process(receipt.key)
         return receipt.outcome
 
     outcomes = await asyncio.gather(*(deliver_and_process() for _ in range(20)))
 
     assert Counter(outcomes) == {WebhookOutcome.ACCEPTED: 1, WebhookOutcome.DUPLICATE: 19}
-    inbox = await world.inbox_event(f"paystack:charge.success:{reference}")
+    inbox = await world.inbox_event(f"paystack:charge_succeeded:{reference}")
     assert inbox is not None
     assert inbox.is_processed
     await assert_paid_exactly_once(world, show, order, quantity)
@@ -244,7 +247,7 @@ async def test_given_a_late_payment_reported_twice_at_once_with_stock_for_it_the
     assert receipt.key is not None
 
     await asyncio.gather(
-        world.payments.process(receipt.key), world.payments.verify_payment(reference)
+        world.payment_inbox.process(receipt.key), world.payment_results.verify_payment(reference)
     )
 
     assert (await world.stored_order(order.id)).status is OrderStatus.PAID
@@ -298,7 +301,7 @@ async def race_cancel_against_payment(cancel_pauses: int, pay_pauses: int) -> st
 
     cancelled, applied = await asyncio.gather(
         after_pauses(cancel_pauses, world.ordering.cancel_order(placed.order.id, by_token(placed))),
-        after_pauses(pay_pauses, world.payments.verify_payment(reference)),
+        after_pauses(pay_pauses, world.payment_results.verify_payment(reference)),
         return_exceptions=True,
     )
 

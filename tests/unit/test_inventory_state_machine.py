@@ -31,10 +31,17 @@ from getiickets.domain.model.errors import InvalidStateError, SoldOutError
 from getiickets.domain.model.inventory import StockLevel
 from getiickets.domain.model.money import Money
 from getiickets.domain.model.notifications import OutboxMessage
-from getiickets.domain.model.orders import ALLOWED_TRANSITIONS, Buyer, Order, OrderStatus
+from getiickets.domain.model.orders import (
+    ALLOWED_TRANSITIONS,
+    DEFAULT_RESERVATION_TTL,
+    Buyer,
+    Order,
+    OrderStatus,
+)
 from getiickets.domain.model.tickets import CheckInOutcome, Ticket, TicketStatus
-from getiickets.domain.usecases.ordering import DEFAULT_RESERVATION_TTL, PlacedOrder
-from getiickets.domain.usecases.payments import PaymentOutcome, WebhookOutcome
+from getiickets.domain.usecases.ordering import PlacedOrder
+from getiickets.domain.usecases.payment_inbox import WebhookOutcome
+from getiickets.domain.usecases.payment_results import PaymentOutcome
 from tests.unit.world import GUEST, World, by_token
 
 T = TypeVar("T")
@@ -258,7 +265,7 @@ class InventoryMachine(RuleBasedStateMachine):
             assert self.stored(tracked).status is OrderStatus.PENDING
             return
 
-        applied = self.run(self.world.payments.verify_payment(reference))
+        applied = self.run(self.world.payment_results.verify_payment(reference))
 
         expected = {
             Charge.ABANDONED: (PaymentOutcome.PENDING, OrderStatus.PENDING),
@@ -296,7 +303,7 @@ class InventoryMachine(RuleBasedStateMachine):
         self.world.gateway.pay(tracked.reference)
         tracked.charge = Charge.SUCCEEDED
 
-        applied = self.run(self.world.payments.verify_payment(tracked.reference))
+        applied = self.run(self.world.payment_results.verify_payment(tracked.reference))
 
         status = self.settle_success(tracked, available)
         assert (applied.outcome, applied.order.status) == (PaymentOutcome(status.value), status)
@@ -332,7 +339,7 @@ class InventoryMachine(RuleBasedStateMachine):
         first = self.run(self.world.deliver_webhook(event_type, tracked.reference))
         again = self.run(self.world.deliver_webhook(event_type, tracked.reference))
         assert first.key is not None
-        self.run(self.world.payments.process(first.key))
+        self.run(self.world.payment_inbox.process(first.key))
 
         seen_before = first.key in self.webhooks_delivered
         self.webhooks_delivered.add(first.key)
@@ -358,10 +365,10 @@ class InventoryMachine(RuleBasedStateMachine):
         receipt = self.run(self.world.deliver_webhook("refund.processed", tracked.reference))
         assert (receipt.outcome, receipt.key) == (
             WebhookOutcome.ACCEPTED,
-            f"paystack:refund.processed:{tracked.reference}",
+            f"paystack:refund_processed:{tracked.reference}",
         )
         self.webhooks_delivered.add(receipt.key)
-        self.run(self.world.payments.process(receipt.key))
+        self.run(self.world.payment_inbox.process(receipt.key))
 
         assert self.stored(tracked).status is OrderStatus.REFUNDED
         tickets = self.run(self.world.stored_tickets(tracked.order_id))
@@ -425,7 +432,7 @@ class InventoryMachine(RuleBasedStateMachine):
                 status = OrderStatus.EXPIRED
             expected[tracked.order_id] = status
 
-        expired = self.run(self.world.ordering.expire_due_orders(self.world.payments, batch))
+        expired = self.run(self.world.expiry.expire_due_orders(batch))
 
         assert {t.order_id: self.stored(t).status for t in due} == expected
         assert expired == Counter(expected.values())[OrderStatus.EXPIRED]

@@ -16,7 +16,7 @@ from getiickets.domain.model.errors import (
     PaymentProviderUnavailableError,
 )
 from getiickets.domain.model.orders import OrderStatus
-from getiickets.domain.usecases.payments import PaymentOutcome
+from getiickets.domain.usecases.payment_results import PaymentOutcome
 from tests.unit.world import World, by_token
 
 pytestmark = pytest.mark.unit
@@ -29,7 +29,7 @@ async def lose_the_first_checkout(world: World):  # type: ignore[no-untyped-def]
     # again, meets duplicate_reference with no link to give.
     world.gateway.lose_next_initialize_answer()
     with pytest.raises(PaymentProviderUnavailableError):
-        await world.payments.initialize_payment(placed.order.id, by_token(placed))
+        await world.checkout.initialize_payment(placed.order.id, by_token(placed))
     lost = (await world.stored_order(placed.order.id)).payment_reference
     assert lost is not None
     return show, placed, lost
@@ -39,12 +39,12 @@ async def test_after_a_lost_initialize_answer_a_retry_ends_in_a_usable_checkout(
     world = World()
     show, placed, lost = await lose_the_first_checkout(world)
 
-    checkout = await world.payments.initialize_payment(placed.order.id, by_token(placed))
+    checkout = await world.checkout.initialize_payment(placed.order.id, by_token(placed))
 
     assert checkout.reference != lost
     assert checkout.authorization_url
     world.gateway.pay(checkout.reference)
-    applied = await world.payments.verify_payment(checkout.reference)
+    applied = await world.payment_results.verify_payment(checkout.reference)
     assert applied.outcome is PaymentOutcome.PAID
     assert (await world.level(show.regular_id)).sold == 2
 
@@ -52,10 +52,10 @@ async def test_after_a_lost_initialize_answer_a_retry_ends_in_a_usable_checkout(
 async def test_a_late_success_on_the_lost_reference_is_still_applied_to_the_order() -> None:
     world = World()
     _, placed, lost = await lose_the_first_checkout(world)
-    await world.payments.initialize_payment(placed.order.id, by_token(placed))
+    await world.checkout.initialize_payment(placed.order.id, by_token(placed))
 
     world.gateway.pay(lost)
-    applied = await world.payments.verify_payment(lost)
+    applied = await world.payment_results.verify_payment(lost)
 
     assert applied.outcome is PaymentOutcome.PAID
     order = await world.stored_order(placed.order.id)
@@ -67,13 +67,13 @@ async def test_a_late_success_on_the_lost_reference_is_still_applied_to_the_orde
 async def test_both_references_paid_means_one_sale_and_the_second_charge_refunded() -> None:
     world = World()
     show, placed, lost = await lose_the_first_checkout(world)
-    fresh = (await world.payments.initialize_payment(placed.order.id, by_token(placed))).reference
+    fresh = (await world.checkout.initialize_payment(placed.order.id, by_token(placed))).reference
     world.gateway.pay(fresh)
     world.gateway.pay(lost)
 
-    first = await world.payments.verify_payment(fresh)
-    second = await world.payments.verify_payment(lost)
-    again = await world.payments.verify_payment(lost)
+    first = await world.payment_results.verify_payment(fresh)
+    second = await world.payment_results.verify_payment(lost)
+    again = await world.payment_results.verify_payment(lost)
 
     assert first.outcome is PaymentOutcome.PAID
     assert second.outcome is PaymentOutcome.DOUBLE_CHARGE_REFUNDED
@@ -88,10 +88,10 @@ async def test_both_references_paid_means_one_sale_and_the_second_charge_refunde
 async def test_a_decline_on_an_old_reference_leaves_the_order_alone() -> None:
     world = World()
     _, placed, lost = await lose_the_first_checkout(world)
-    await world.payments.initialize_payment(placed.order.id, by_token(placed))
+    await world.checkout.initialize_payment(placed.order.id, by_token(placed))
 
     world.gateway.decline(lost)
-    await world.payments.verify_payment(lost)
+    await world.payment_results.verify_payment(lost)
 
     assert (await world.stored_order(placed.order.id)).status is OrderStatus.PENDING
 
@@ -103,7 +103,7 @@ async def test_a_provider_refusal_answers_unavailable_without_internal_wording()
     world.gateway.fail_next(1, PaymentProviderError("Invalid key sk_live_x"), on="initialize")
 
     with pytest.raises(PaymentProviderUnavailableError) as raised:
-        await world.payments.initialize_payment(placed.order.id, by_token(placed))
+        await world.checkout.initialize_payment(placed.order.id, by_token(placed))
 
     assert "sk_live" not in raised.value.detail
     assert "Invalid key" not in raised.value.detail

@@ -11,7 +11,7 @@ import pytest
 from getiickets.adapters.rendering.messages import BabelMessageComposer
 from getiickets.adapters.rendering.sms import segments
 from getiickets.domain.model.money import Money
-from getiickets.domain.usecases.notifying import confirmation_of
+from getiickets.domain.usecases.notifications import confirmation_of
 from getiickets.ports.notifications import ConfirmedLine, ConfirmedTicket, TicketConfirmation
 from getiickets.sandbox.twilio import segments as twilio_counts
 

@@ -16,7 +16,7 @@ from getiickets.domain.model.notifications import (
     OutboxMessage,
 )
 from getiickets.domain.model.orders import Buyer, Order, OrderStatus
-from getiickets.domain.usecases.notifying import DELIVERY_LEASE
+from getiickets.domain.usecases.notifications import DELIVERY_LEASE
 from getiickets.domain.usecases.ordering import PlacedOrder
 from getiickets.ports.notifications import DeliveryError, DeliveryReceipt, EmailMessage
 from tests.unit.world import FILES_BASE_URL, World
@@ -286,7 +286,7 @@ async def test_given_an_order_refunded_before_the_worker_ran_then_no_ticket_mess
     assert order.payment_reference is not None
     receipt = await world.deliver_webhook("refund.processed", order.payment_reference)
     assert receipt.key is not None
-    await world.payments.process(receipt.key)
+    await world.payment_inbox.process(receipt.key)
     assert (await world.stored_order(order.id)).status is OrderStatus.REFUNDED
 
     assert await world.notifications.deliver_due() == 2

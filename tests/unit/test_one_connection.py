@@ -13,7 +13,7 @@ import pytest
 from getiickets.adapters.memory.connections import UnitOfWorkHeldError
 from getiickets.domain.model.errors import PaymentProviderUnavailableError
 from getiickets.domain.model.orders import OrderStatus
-from getiickets.domain.usecases.payments import PaymentOutcome
+from getiickets.domain.usecases.payment_results import PaymentOutcome
 from tests.unit.world import World
 
 pytestmark = pytest.mark.unit
@@ -58,11 +58,11 @@ async def test_a_late_payment_retakes_stock_outside_any_unit_of_work() -> None:
     reference = await world.start_payment(placed)
     world.advance(16 * 60)
     world.gateway.fail_next(1, PaymentProviderUnavailableError("down"), on="verify")
-    await world.ordering.expire_due_orders(world.payments)
+    await world.expiry.expire_due_orders()
     assert (await world.stored_order(placed.order.id)).status is OrderStatus.EXPIRED
     world.gateway.pay(reference)
 
-    applied = await world.payments.verify_payment(reference)
+    applied = await world.payment_results.verify_payment(reference)
 
     assert applied.outcome is PaymentOutcome.PAID
     assert (await world.level(show.regular_id)).sold == 1

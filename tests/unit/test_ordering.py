@@ -371,15 +371,15 @@ async def test_given_a_pending_order_past_its_expiry_when_the_worker_runs_then_i
     placed = await world.place_order(show, regular=2)
 
     world.advance(RESERVATION.total_seconds() - 1)
-    assert await world.ordering.expire_due_orders(world.payments) == 0
+    assert await world.expiry.expire_due_orders() == 0
     assert (await world.stored_order(placed.order.id)).status is OrderStatus.PENDING
 
     world.advance(1)
-    assert await world.ordering.expire_due_orders(world.payments) == 1
+    assert await world.expiry.expire_due_orders() == 1
 
     assert (await world.stored_order(placed.order.id)).status is OrderStatus.EXPIRED
     assert await world.level(show.regular_id) == level(50)
-    assert await world.ordering.expire_due_orders(world.payments) == 0
+    assert await world.expiry.expire_due_orders() == 0
 
 
 async def test_given_only_time_passing_then_a_hold_goes_back_to_stock_by_itself(
@@ -399,7 +399,7 @@ async def test_given_only_time_passing_then_a_hold_goes_back_to_stock_by_itself(
     assert await world.level(show.regular_id) == level(2, held=2)
 
     # The worker then expires the old order without touching the newcomer's hold.
-    assert await world.ordering.expire_due_orders(world.payments) == 1
+    assert await world.expiry.expire_due_orders() == 1
     assert await world.level(show.regular_id) == level(2, held=2)
     assert (await world.stored_order(late_comer.order.id)).status is OrderStatus.PENDING
 

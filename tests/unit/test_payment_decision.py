@@ -11,6 +11,7 @@ from getiickets.domain.model.orders import Buyer, Order, OrderLine, OrderStatus,
 from getiickets.domain.model.payments import (
     InboxEvent,
     PaymentDecision,
+    PaymentEventKind,
     PaymentStatus,
     PaymentVerification,
     decide,
@@ -95,16 +96,6 @@ def test_given_an_order_paid_or_refunded_before_then_already_applied(
     assert decision is PaymentDecision.ALREADY_APPLIED
 
 
-@pytest.mark.parametrize("raw", ["ongoing", "processing", "queued", "something-new"])
-def test_provider_statuses_we_do_not_know_are_read_as_pending(raw: str) -> None:
-    assert PaymentStatus.from_provider(raw) is PaymentStatus.PENDING
-
-
-@pytest.mark.parametrize("status", PaymentStatus, ids=str)
-def test_provider_statuses_we_know_are_read_as_themselves(status: PaymentStatus) -> None:
-    assert PaymentStatus.from_provider(status.value) is status
-
-
 def test_a_mismatch_note_names_both_amounts_for_support() -> None:
     note = mismatch_note(an_order(), verified(PaymentStatus.SUCCESS, Money.parse("100")))
 
@@ -113,14 +104,14 @@ def test_a_mismatch_note_names_both_amounts_for_support() -> None:
 
 def test_an_inbox_event_records_failures_then_processing() -> None:
     event = InboxEvent(
-        key=inbox_key("paystack", "charge.success", "TKT-1-ref"),
+        key=inbox_key("paystack", PaymentEventKind.CHARGE_SUCCEEDED, "TKT-1-ref"),
         provider="paystack",
-        event_type="charge.success",
+        event_type=PaymentEventKind.CHARGE_SUCCEEDED,
         reference="TKT-1-ref",
         payload=b"{}",
         received_at=NOW,
     )
-    assert event.key == "paystack:charge.success:TKT-1-ref"
+    assert event.key == "paystack:charge_succeeded:TKT-1-ref"
 
     event.record_failure("provider down", NOW + timedelta(seconds=30))
     assert (event.attempts, event.last_error, event.is_processed) == (1, "provider down", False)

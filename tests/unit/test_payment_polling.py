@@ -13,8 +13,8 @@ from __future__ import annotations
 import pytest
 
 from getiickets.domain.model.orders import OrderStatus
-from getiickets.domain.usecases import payments
-from getiickets.domain.usecases.payments import WebhookOutcome
+from getiickets.domain.model.payments import PAYMENT_CHECK_BACKOFF
+from getiickets.domain.usecases.payment_inbox import WebhookOutcome
 from tests.unit.world import World
 
 pytestmark = pytest.mark.unit
@@ -27,7 +27,7 @@ async def test_an_early_charge_success_does_not_turn_the_real_one_into_a_duplica
     reference = await world.start_payment(placed)
     early = await world.deliver_webhook("charge.success", reference)  # not paid yet
     assert early.key is not None
-    await world.payments.process(early.key)
+    await world.payment_inbox.process(early.key)
     assert (await world.stored_order(placed.order.id)).status is OrderStatus.PENDING
 
     world.gateway.pay(reference)
@@ -35,7 +35,7 @@ async def test_an_early_charge_success_does_not_turn_the_real_one_into_a_duplica
 
     assert real.outcome is WebhookOutcome.ACCEPTED
     assert real.key == early.key
-    await world.payments.process(real.key)
+    await world.payment_inbox.process(real.key)
     assert (await world.stored_order(placed.order.id)).status is OrderStatus.PAID
     assert len(await world.stored_tickets(placed.order.id)) == 2
     inbox = await world.inbox_event(real.key)
@@ -51,11 +51,11 @@ async def test_with_no_webhook_at_all_the_worker_pays_the_order_within_a_minute(
     world.gateway.pay(reference)
 
     world.advance(10)
-    await world.payments.retry_inbox()
+    await world.payment_inbox.retry_inbox()
     assert (await world.stored_order(placed.order.id)).status is OrderStatus.PENDING
 
     world.advance(25)
-    await world.payments.retry_inbox()
+    await world.payment_inbox.retry_inbox()
 
     order = await world.stored_order(placed.order.id)
     assert order.status is OrderStatus.PAID
@@ -76,12 +76,12 @@ async def test_an_unpaid_checkout_is_checked_on_a_backoff_until_it_expires() -> 
     while (world.clock.now() - started).total_seconds() < 14 * 60:
         world.advance(5)
         before = world.gateway.verify_calls
-        await world.payments.retry_inbox()
+        await world.payment_inbox.retry_inbox()
         if world.gateway.verify_calls > before:
             checked_at.append(round((world.clock.now() - started).total_seconds()))
 
     gaps = [b - a for a, b in zip([0, *checked_at], checked_at, strict=False)]
-    expected = [round(step.total_seconds()) for step in payments.PAYMENT_CHECK_BACKOFF]
+    expected = [round(step.total_seconds()) for step in PAYMENT_CHECK_BACKOFF]
     assert [round(gap, -1) for gap in gaps[:4]] == expected
     assert all(abs(gap - expected[-1]) <= 5 for gap in gaps[4:])
     assert (await world.stored_order(placed.order.id)).status is OrderStatus.PENDING

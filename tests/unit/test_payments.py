@@ -22,7 +22,8 @@ from getiickets.domain.model.orders import Buyer, OrderStatus
 from getiickets.domain.model.payments import PaymentInitialization
 from getiickets.domain.model.tickets import TicketStatus
 from getiickets.domain.usecases.access import OrderAccess
-from getiickets.domain.usecases.payments import PaymentOutcome, WebhookOutcome
+from getiickets.domain.usecases.payment_inbox import WebhookOutcome
+from getiickets.domain.usecases.payment_results import PaymentOutcome
 from getiickets.ports.payments import PaymentRequest
 from tests.unit.world import CALLBACK_URL, EventOnSale, World, by_token
 
@@ -61,8 +62,8 @@ async def test_given_a_pending_order_when_checkout_starts_twice_then_it_is_the_s
     requests = record_initializations(world, monkeypatch)
     placed = await world.place_order(show, regular=2)
 
-    first = await world.payments.initialize_payment(placed.order.id, by_token(placed))
-    second = await world.payments.initialize_payment(placed.order.id, by_token(placed))
+    first = await world.checkout.initialize_payment(placed.order.id, by_token(placed))
+    second = await world.checkout.initialize_payment(placed.order.id, by_token(placed))
 
     assert first == second
     assert (await world.stored_order(placed.order.id)).payment_reference == first.reference
@@ -91,9 +92,9 @@ async def test_given_the_provider_down_at_checkout_when_retried_then_the_referen
     world.gateway.fail_next(1, PaymentProviderUnavailableError())
 
     with pytest.raises(PaymentProviderUnavailableError):
-        await world.payments.initialize_payment(placed.order.id, by_token(placed))
+        await world.checkout.initialize_payment(placed.order.id, by_token(placed))
     world.advance(5)
-    started = await world.payments.initialize_payment(placed.order.id, by_token(placed))
+    started = await world.checkout.initialize_payment(placed.order.id, by_token(placed))
 
     assert [request.reference for request in requests] == [started.reference, started.reference]
     assert (await world.stored_order(placed.order.id)).payment_reference == started.reference
@@ -122,7 +123,7 @@ async def test_given_an_order_that_is_not_pending_then_checkout_is_an_invalid_st
 
     for placed in (never_started, started, free):
         with pytest.raises(InvalidStateError):
-            await world.payments.initialize_payment(placed.order.id, by_token(placed))
+            await world.checkout.initialize_payment(placed.order.id, by_token(placed))
 
     assert world.gateway.initialize_calls == 1
 
@@ -134,7 +135,7 @@ async def test_checkout_of_someone_elses_order_is_not_found(
     stranger = await world.a_buyer()
 
     with pytest.raises(NotFoundError):
-        await world.payments.initialize_payment(placed.order.id, OrderAccess(actor=stranger.actor))
+        await world.checkout.initialize_payment(placed.order.id, OrderAccess(actor=stranger.actor))
 
     assert (await world.stored_order(placed.order.id)).payment_reference is None
 
@@ -167,7 +168,7 @@ async def test_given_a_paid_order_when_verified_again_then_nothing_more_happens(
     first = await world.pay(placed)
     assert first.order.payment_reference is not None
 
-    again = await world.payments.verify_payment(first.order.payment_reference)
+    again = await world.payment_results.verify_payment(first.order.payment_reference)
 
     assert again.outcome is PaymentOutcome.ALREADY_APPLIED
     assert len(await world.stored_tickets(placed.order.id)) == 2
@@ -184,11 +185,11 @@ async def test_given_verify_and_webhooks_all_reporting_one_payment_then_tickets_
     first = await world.deliver_webhook("charge.success", reference)
     assert first.key is not None
 
-    verified = await world.payments.verify_payment(reference)
-    await world.payments.process(first.key)
+    verified = await world.payment_results.verify_payment(reference)
+    await world.payment_inbox.process(first.key)
     again = await world.deliver_webhook("charge.success", reference)
-    await world.payments.process(first.key)
-    verified_again = await world.payments.verify_payment(reference)
+    await world.payment_inbox.process(first.key)
+    verified_again = await world.payment_results.verify_payment(reference)
 
     assert verified.outcome is PaymentOutcome.PAID
     assert again.outcome is WebhookOutcome.DUPLICATE
@@ -227,7 +228,7 @@ async def test_given_a_declined_charge_when_verified_then_the_order_failed_and_s
     reference = await world.start_payment(placed)
     world.gateway.decline(reference)
 
-    applied = await world.payments.verify_payment(reference)
+    applied = await world.payment_results.verify_payment(reference)
 
     assert applied.outcome is PaymentOutcome.FAILED
     assert (await world.stored_order(placed.order.id)).status is OrderStatus.FAILED
@@ -240,7 +241,7 @@ async def test_given_an_abandoned_checkout_when_verified_then_the_order_waits(
     placed = await world.place_order(show, regular=2)
     reference = await world.start_payment(placed)
 
-    applied = await world.payments.verify_payment(reference)
+    applied = await world.payment_results.verify_payment(reference)
 
     assert applied.outcome is PaymentOutcome.PENDING
     assert (await world.stored_order(placed.order.id)).status is OrderStatus.PENDING
@@ -250,7 +251,7 @@ async def test_given_an_abandoned_checkout_when_verified_then_the_order_waits(
 async def test_verifying_a_blank_or_unknown_reference_is_not_found(world: World) -> None:
     for reference in ("", "   ", "TKT-0-unknown"):
         with pytest.raises(NotFoundError):
-            await world.payments.verify_payment(reference)
+            await world.payment_results.verify_payment(reference)
 
 
 # ---------------------------------------------------------------------- webhooks
@@ -266,13 +267,13 @@ async def test_given_a_signed_charge_success_webhook_when_processed_then_the_ord
     receipt = await world.deliver_webhook("charge.success", reference)
 
     assert receipt.outcome is WebhookOutcome.ACCEPTED
-    assert receipt.key == f"paystack:charge.success:{reference}"
+    assert receipt.key == f"paystack:charge_succeeded:{reference}"
     stored = await world.inbox_event(receipt.key)
     assert stored is not None
     assert not stored.is_processed
     assert (await world.stored_order(placed.order.id)).status is OrderStatus.PENDING
 
-    await world.payments.process(receipt.key)
+    await world.payment_inbox.process(receipt.key)
 
     assert (await world.stored_order(placed.order.id)).status is OrderStatus.PAID
     assert len(await world.stored_tickets(placed.order.id)) == 1
@@ -289,10 +290,10 @@ async def test_a_webhook_body_is_never_trusted_the_provider_is_asked(
     placed = await world.place_order(show, regular=1)
     reference = await world.start_payment(placed)
     body = msgspec.json.encode({"event": "charge.success", "data": {"reference": reference}})
-    receipt = await world.payments.receive_webhook(body, world.gateway.sign(body))
+    receipt = await world.payment_inbox.receive_webhook(body, world.gateway.sign(body))
     assert receipt.key is not None
 
-    await world.payments.process(receipt.key)
+    await world.payment_inbox.process(receipt.key)
 
     assert (await world.stored_order(placed.order.id)).status is OrderStatus.PENDING
 
@@ -309,7 +310,7 @@ async def test_given_a_forged_signature_then_the_webhook_is_refused_and_nothing_
     before = copy.deepcopy(world.db.payment_inbox.rows)
 
     with pytest.raises(InvalidSignatureError):
-        await world.payments.receive_webhook(body, signature)
+        await world.payment_inbox.receive_webhook(body, signature)
 
     assert world.db.payment_inbox.rows == before
 
@@ -326,7 +327,7 @@ async def test_given_a_signature_of_another_body_then_the_webhook_is_refused(
     before = copy.deepcopy(world.db.payment_inbox.rows)
 
     with pytest.raises(InvalidSignatureError):
-        await world.payments.receive_webhook(tampered, world.gateway.sign(genuine))
+        await world.payment_inbox.receive_webhook(tampered, world.gateway.sign(genuine))
 
     assert world.db.payment_inbox.rows == before
 
@@ -352,10 +353,10 @@ async def test_given_a_webhook_for_a_reference_nobody_knows_then_it_is_acknowled
 ) -> None:
     body = msgspec.json.encode({"event": "charge.success", "data": {"reference": "TKT-0-nope"}})
 
-    receipt = await world.payments.receive_webhook(body, world.gateway.sign(body))
+    receipt = await world.payment_inbox.receive_webhook(body, world.gateway.sign(body))
     assert receipt.outcome is WebhookOutcome.ACCEPTED
     assert receipt.key is not None
-    await world.payments.process(receipt.key)
+    await world.payment_inbox.process(receipt.key)
 
     stored = await world.inbox_event(receipt.key)
     assert stored is not None
@@ -379,7 +380,7 @@ async def test_given_a_paid_transaction_that_is_not_ours_then_the_webhook_is_don
 
     receipt = await world.deliver_webhook("charge.success", "OTHER-APP-1")
     assert receipt.key is not None
-    await world.payments.process(receipt.key)
+    await world.payment_inbox.process(receipt.key)
 
     stored = await world.inbox_event(receipt.key)
     assert stored is not None
@@ -392,7 +393,7 @@ async def test_given_a_paid_transaction_that_is_not_ours_then_the_webhook_is_don
 async def test_given_an_authentic_webhook_we_cannot_use_then_it_is_ignored(
     world: World, body: bytes
 ) -> None:
-    receipt = await world.payments.receive_webhook(body, world.gateway.sign(body))
+    receipt = await world.payment_inbox.receive_webhook(body, world.gateway.sign(body))
 
     assert receipt.outcome is WebhookOutcome.IGNORED
     assert world.db.payment_inbox.rows == {}
@@ -407,7 +408,7 @@ async def test_given_a_charge_failed_webhook_then_the_order_fails_and_stock_is_b
 
     receipt = await world.deliver_webhook("charge.failed", reference)
     assert receipt.key is not None
-    await world.payments.process(receipt.key)
+    await world.payment_inbox.process(receipt.key)
 
     assert (await world.stored_order(placed.order.id)).status is OrderStatus.FAILED
     assert await world.level(show.regular_id) == level(50)
@@ -421,7 +422,7 @@ async def test_an_event_type_we_do_not_handle_is_stored_and_acknowledged(
 
     receipt = await world.deliver_webhook("transfer.success", reference)
     assert receipt.key is not None
-    await world.payments.process(receipt.key)
+    await world.payment_inbox.process(receipt.key)
 
     stored = await world.inbox_event(receipt.key)
     assert stored is not None
@@ -438,11 +439,11 @@ async def test_given_payment_after_expiry_with_stock_left_then_the_order_is_paid
     placed = await world.place_order(show, regular=2)
     reference = await world.start_payment(placed)
     world.advance(RESERVATION_SECONDS)
-    assert await world.ordering.expire_due_orders(world.payments) == 1
+    assert await world.expiry.expire_due_orders() == 1
     assert await world.level(show.regular_id) == level(50)
 
     world.gateway.pay(reference)
-    applied = await world.payments.verify_payment(reference)
+    applied = await world.payment_results.verify_payment(reference)
 
     assert applied.outcome is PaymentOutcome.PAID
     order = await world.stored_order(placed.order.id)
@@ -461,14 +462,14 @@ async def test_given_payment_after_the_hold_lapsed_but_before_the_sweep_then_it_
     world.advance(RESERVATION_SECONDS + 60)  # the hold is gone, the order still says pending
 
     world.gateway.pay(reference)
-    applied = await world.payments.verify_payment(reference)
+    applied = await world.payment_results.verify_payment(reference)
 
     assert applied.outcome is PaymentOutcome.PAID
     assert (await world.stored_order(placed.order.id)).status is OrderStatus.PAID
     assert await world.level(show.regular_id) == level(50, sold=2)
     world.advance(RESERVATION_SECONDS)  # the fresh hold was sold, so nothing lapses now
     assert await world.level(show.regular_id) == level(50, sold=2)
-    assert await world.ordering.expire_due_orders(world.payments) == 0
+    assert await world.expiry.expire_due_orders() == 0
 
 
 async def test_given_payment_after_the_hold_lapsed_and_the_stock_sold_before_the_sweep_then_refunded(
@@ -483,7 +484,7 @@ async def test_given_payment_after_the_hold_lapsed_and_the_stock_sold_before_the
     await world.pay(await world.place_order(show, regular=2))  # someone else buys them
 
     world.gateway.pay(late_reference)
-    applied = await world.payments.verify_payment(late_reference)
+    applied = await world.payment_results.verify_payment(late_reference)
 
     assert applied.outcome is PaymentOutcome.REFUNDED
     order = await world.stored_order(late.order.id)
@@ -499,11 +500,11 @@ async def test_given_a_success_after_a_declined_attempt_then_the_order_is_paid(
     placed = await world.place_order(show, regular=2)
     reference = await world.start_payment(placed)
     world.gateway.decline(reference)
-    await world.payments.verify_payment(reference)
+    await world.payment_results.verify_payment(reference)
     assert await world.level(show.regular_id) == level(50)
 
     world.gateway.pay(reference)  # the customer tried another card on the same checkout
-    applied = await world.payments.verify_payment(reference)
+    applied = await world.payment_results.verify_payment(reference)
 
     assert applied.outcome is PaymentOutcome.PAID
     assert len(await world.stored_tickets(placed.order.id)) == 2
@@ -517,11 +518,11 @@ async def test_given_payment_after_expiry_with_stock_sold_out_then_the_money_goe
     late = await world.place_order(show, regular=2)
     late_reference = await world.start_payment(late)
     world.advance(RESERVATION_SECONDS)
-    await world.ordering.expire_due_orders(world.payments)
+    await world.expiry.expire_due_orders()
     await world.pay(await world.place_order(show, regular=2))  # someone else buys them
 
     world.gateway.pay(late_reference)
-    applied = await world.payments.verify_payment(late_reference)
+    applied = await world.payment_results.verify_payment(late_reference)
 
     assert applied.outcome is PaymentOutcome.REFUNDED
     order = await world.stored_order(late.order.id)
@@ -543,7 +544,7 @@ async def test_given_payment_for_a_cancelled_order_then_it_is_refunded(
     await world.ordering.cancel_order(placed.order.id, by_token(placed))
 
     world.gateway.pay(reference)
-    applied = await world.payments.verify_payment(reference)
+    applied = await world.payment_results.verify_payment(reference)
 
     assert applied.outcome is PaymentOutcome.REFUNDED
     assert (await world.stored_order(placed.order.id)).status is OrderStatus.REFUNDED
@@ -562,18 +563,18 @@ async def test_given_the_provider_refuses_the_refund_then_it_is_owed_and_asked_a
     verification = await world.gateway.verify(reference)
 
     world.gateway.fail_next(1, PaymentProviderUnavailableError())
-    applied = await world.payments.apply(verification)
+    applied = await world.payment_results.apply(verification)
 
     assert applied.outcome is PaymentOutcome.REFUNDED
     owed = await world.stored_order(placed.order.id)
     assert (owed.status, owed.refund_due) == (OrderStatus.REFUNDED, True)
     assert world.gateway.refunds == []
 
-    assert await world.payments.process_due_refunds() == 1
+    assert await world.refunds.process_due_refunds() == 1
 
     assert not (await world.stored_order(placed.order.id)).refund_due
     assert [r.reference for r in world.gateway.refunds] == [reference]
-    assert await world.payments.process_due_refunds() == 0
+    assert await world.refunds.process_due_refunds() == 0
 
 
 async def test_given_a_refund_made_at_the_provider_then_the_webhook_voids_the_tickets(
@@ -587,7 +588,7 @@ async def test_given_a_refund_made_at_the_provider_then_the_webhook_voids_the_ti
 
     receipt = await world.deliver_webhook("refund.processed", reference)
     assert receipt.key is not None
-    await world.payments.process(receipt.key)
+    await world.payment_inbox.process(receipt.key)
 
     order = await world.stored_order(placed.order.id)
     assert order.status is OrderStatus.REFUNDED
@@ -605,7 +606,7 @@ async def test_given_a_payment_whose_webhook_was_missed_then_the_expiry_sweep_se
     world.gateway.pay(reference)  # paid, but no webhook and no /verify ever came
     world.advance(RESERVATION_SECONDS)
 
-    assert await world.ordering.expire_due_orders(world.payments) == 0
+    assert await world.expiry.expire_due_orders() == 0
 
     assert (await world.stored_order(placed.order.id)).status is OrderStatus.PAID
     assert len(await world.stored_tickets(placed.order.id)) == 2
@@ -620,7 +621,7 @@ async def test_given_a_decline_whose_news_never_came_then_the_expiry_sweep_fails
     world.gateway.decline(reference)
     world.advance(RESERVATION_SECONDS)
 
-    assert await world.ordering.expire_due_orders(world.payments) == 0
+    assert await world.expiry.expire_due_orders() == 0
 
     assert (await world.stored_order(placed.order.id)).status is OrderStatus.FAILED
     assert await world.level(show.regular_id) == level(50)
@@ -634,7 +635,7 @@ async def test_given_the_provider_is_down_at_expiry_then_the_order_expires_anywa
     world.advance(RESERVATION_SECONDS)
     world.gateway.fail_next(1, PaymentProviderUnavailableError())
 
-    assert await world.ordering.expire_due_orders(world.payments) == 1
+    assert await world.expiry.expire_due_orders() == 1
 
     assert (await world.stored_order(placed.order.id)).status is OrderStatus.EXPIRED
     assert await world.level(show.regular_id) == level(50)
@@ -654,7 +655,7 @@ async def test_given_the_provider_down_while_processing_then_the_webhook_is_retr
 
     world.gateway.fail_next(1, PaymentProviderUnavailableError("paystack timed out"))
     with pytest.raises(PaymentProviderUnavailableError):
-        await world.payments.process(receipt.key)
+        await world.payment_inbox.process(receipt.key)
 
     failed = await world.inbox_event(receipt.key)
     assert failed is not None
@@ -665,15 +666,15 @@ async def test_given_the_provider_down_while_processing_then_the_webhook_is_retr
     assert failed.next_attempt_at > world.clock.now()
     assert (await world.stored_order(placed.order.id)).status is OrderStatus.PENDING
 
-    assert await world.payments.retry_inbox() == 0  # not due yet
+    assert await world.payment_inbox.retry_inbox() == 0  # not due yet
     world.clock.set(failed.next_attempt_at)
-    assert await world.payments.retry_inbox() == 1
+    assert await world.payment_inbox.retry_inbox() == 1
 
     done = await world.inbox_event(receipt.key)
     assert done is not None
     assert done.is_processed
     assert (await world.stored_order(placed.order.id)).status is OrderStatus.PAID
-    assert await world.payments.retry_inbox() == 0
+    assert await world.payment_inbox.retry_inbox() == 0
 
 
 async def test_a_webhook_left_unprocessed_by_a_crash_is_picked_up_by_the_worker(
@@ -684,7 +685,7 @@ async def test_a_webhook_left_unprocessed_by_a_crash_is_picked_up_by_the_worker(
     world.gateway.pay(reference)
     await world.deliver_webhook("charge.success", reference)  # stored, then the process died
 
-    assert await world.payments.retry_inbox() == 1
+    assert await world.payment_inbox.retry_inbox() == 1
 
     assert (await world.stored_order(placed.order.id)).status is OrderStatus.PAID
 
@@ -696,12 +697,12 @@ async def test_an_order_paid_late_never_oversells_even_with_stock_changing_hands
     late = await world.place_order(show, regular=2)
     late_reference = await world.start_payment(late)
     world.advance(RESERVATION_SECONDS)
-    await world.ordering.expire_due_orders(world.payments)
+    await world.expiry.expire_due_orders()
     await world.pay(await world.place_order(show, regular=2))
     # One ticket is left, the late order needs two: it must not take the last one.
 
     world.gateway.pay(late_reference)
-    await world.payments.verify_payment(late_reference)
+    await world.payment_results.verify_payment(late_reference)
 
     stock = await world.level(show.regular_id)
     assert stock == level(3, sold=2)

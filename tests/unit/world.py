@@ -3,7 +3,7 @@
 ``World()`` is one independent universe: its own database, a frozen clock, seeded ids,
 an inventory rebuilt from the database's facts, a Paystack account, a mailer and an
 SMS sender that remember what they were sent. Use cases are reached through it
-(``world.ordering``, ``world.payments``...) and the fakes are there for the story's
+(``world.ordering``, ``world.checkout``...) and the fakes are there for the story's
 "then" (``world.gateway.refunds``, ``world.mailer.sent``, ``world.clock.advance``).
 
 The async helpers build the usual cast in one line each, always through the use cases
@@ -44,28 +44,29 @@ from getiickets.domain.model.accounts import Actor, Role
 from getiickets.domain.model.inventory import StockLevel
 from getiickets.domain.model.money import Money
 from getiickets.domain.model.notifications import OutboxMessage
-from getiickets.domain.model.orders import Buyer, Order
+from getiickets.domain.model.orders import DEFAULT_RESERVATION_TTL, Buyer, Order
 from getiickets.domain.model.payments import InboxEvent
 from getiickets.domain.model.tickets import Ticket
 from getiickets.domain.usecases.access import OrderAccess
 from getiickets.domain.usecases.accounts import Accounts, Register, SignedIn
 from getiickets.domain.usecases.catalog import Catalog, CreateEvent, EventView, NewTicketType
 from getiickets.domain.usecases.checkin import CheckIn
+from getiickets.domain.usecases.checkout import Checkout
+from getiickets.domain.usecases.expiry import Expiry
 from getiickets.domain.usecases.issuance import TicketIssuance
-from getiickets.domain.usecases.notifying import Notifications, TicketFiles
+from getiickets.domain.usecases.notifications import Notifications
 from getiickets.domain.usecases.ordering import (
-    DEFAULT_RESERVATION_TTL,
     Ordering,
     OrderItem,
     PlacedOrder,
     PlaceOrder,
 )
-from getiickets.domain.usecases.payments import (
-    AppliedPayment,
-    Payments,
-    WebhookReceipt,
-)
+from getiickets.domain.usecases.payment_inbox import PaymentInbox, WebhookReceipt
+from getiickets.domain.usecases.payment_results import AppliedPayment, PaymentResults
+from getiickets.domain.usecases.refunds import Refunds
 from getiickets.domain.usecases.stock import StockLedger
+from getiickets.domain.usecases.ticket_files import TicketFiles
+from getiickets.ports.payments import PaymentGateway
 from getiickets.ports.unit_of_work import UnitOfWork
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -155,16 +156,8 @@ class World:
             ids=self.ids,
             reservation_ttl=reservation_ttl,
         )
-        self.payments = Payments(
-            uow=self.uow,
-            gateway=self.gateway,
-            inventory=self.inventory,
-            issuance=self.issuance,
-            clock=self.clock,
-            ids=self.ids,
-            callback_url=CALLBACK_URL,
-            reservation_ttl=reservation_ttl,
-        )
+        self._reservation_ttl = reservation_ttl
+        self.use_gateway(self.gateway)
         self.checkin = CheckIn(uow=self.uow, signer=self.signer, clock=self.clock)
         self.ticket_files = TicketFiles(uow=self.uow, renderer=self.renderer, files=self.files)
         self.notifications = Notifications(
@@ -179,6 +172,39 @@ class World:
             ids=self.ids,
         )
         self._accounts_made = 0
+
+    def use_gateway(self, gateway: PaymentGateway) -> None:
+        """(Re)wire the payment use cases to talk to ``gateway``."""
+        self.refunds = Refunds(
+            uow=self.uow, gateway=gateway, inventory=self.inventory, clock=self.clock
+        )
+        self.payment_results = PaymentResults(
+            uow=self.uow,
+            gateway=gateway,
+            inventory=self.inventory,
+            issuance=self.issuance,
+            refunds=self.refunds,
+            clock=self.clock,
+            reservation_ttl=self._reservation_ttl,
+        )
+        self.checkout = Checkout(
+            uow=self.uow,
+            gateway=gateway,
+            results=self.payment_results,
+            clock=self.clock,
+            ids=self.ids,
+            callback_url=CALLBACK_URL,
+        )
+        self.payment_inbox = PaymentInbox(
+            uow=self.uow,
+            gateway=gateway,
+            results=self.payment_results,
+            refunds=self.refunds,
+            clock=self.clock,
+        )
+        self.expiry = Expiry(
+            uow=self.uow, inventory=self.inventory, results=self.payment_results, clock=self.clock
+        )
 
     def uow(self) -> UnitOfWork:
         """The ``UnitOfWorkFactory``: a fresh unit over the one shared database."""
@@ -289,19 +315,19 @@ class World:
 
     async def start_payment(self, placed: PlacedOrder) -> str:
         """The buyer goes to checkout; returns the payment reference."""
-        started = await self.payments.initialize_payment(placed.order.id, by_token(placed))
+        started = await self.checkout.initialize_payment(placed.order.id, by_token(placed))
         return started.reference
 
     async def pay(self, placed: PlacedOrder, amount: Money | None = None) -> AppliedPayment:
         """Checkout, the customer pays (``amount`` to pay another sum), then /verify."""
         reference = await self.start_payment(placed)
         self.gateway.pay(reference, amount)
-        return await self.payments.verify_payment(reference)
+        return await self.payment_results.verify_payment(reference)
 
     async def deliver_webhook(self, event_type: str, reference: str) -> WebhookReceipt:
         """Paystack posts a correctly signed webhook about the transaction as it is now."""
         body = self.gateway.webhook_body(event_type, reference)
-        return await self.payments.receive_webhook(body, self.gateway.sign(body))
+        return await self.payment_inbox.receive_webhook(body, self.gateway.sign(body))
 
     # ------------------------------------------------------------------ looking
 

@@ -67,15 +67,20 @@ from getiickets.domain.model.waiting_room import TokenSealer
 from getiickets.domain.usecases.accounts import Accounts
 from getiickets.domain.usecases.catalog import Catalog
 from getiickets.domain.usecases.checkin import CheckIn
+from getiickets.domain.usecases.checkout import Checkout
+from getiickets.domain.usecases.expiry import Expiry
 from getiickets.domain.usecases.issuance import TicketIssuance
-from getiickets.domain.usecases.notifying import Notifications, TicketFiles
+from getiickets.domain.usecases.notifications import Notifications
 from getiickets.domain.usecases.ordering import Ordering
+from getiickets.domain.usecases.payment_inbox import PaymentInbox
+from getiickets.domain.usecases.refunds import Refunds
 from getiickets.domain.usecases.stock import StockLedger
+from getiickets.domain.usecases.ticket_files import TicketFiles
 from getiickets.domain.usecases.waiting_room import WaitingRoom
 from getiickets.entrypoints.metrics import (
     Metrics,
     ObservedGateway,
-    ObservedPayments,
+    ObservedPaymentResults,
     ObservedSender,
     observed_store,
     upload_observer,
@@ -441,19 +446,41 @@ class Container(containers.DeclarativeContainer):
         ids=ids,
         reservation_ttl=reservation_ttl,
     )
-    payments = providers.Singleton(
-        ObservedPayments,
+    refunds = providers.Singleton(
+        Refunds, uow=uow, gateway=gateway, inventory=inventory, clock=clock
+    )
+    payment_results = providers.Singleton(
+        ObservedPaymentResults,
         metrics=metrics,
         uow=uow,
         gateway=gateway,
         inventory=inventory,
         issuance=issuance,
+        refunds=refunds,
+        clock=clock,
+        reservation_ttl=reservation_ttl,
+    )
+    checkout = providers.Singleton(
+        Checkout,
+        uow=uow,
+        gateway=gateway,
+        results=payment_results,
         clock=clock,
         ids=ids,
         callback_url=providers.Callable(
             lambda s: f"{s.public_base_url}/payments/callback", settings
         ),
-        reservation_ttl=reservation_ttl,
+    )
+    payment_inbox = providers.Singleton(
+        PaymentInbox,
+        uow=uow,
+        gateway=gateway,
+        results=payment_results,
+        refunds=refunds,
+        clock=clock,
+    )
+    expiry = providers.Singleton(
+        Expiry, uow=uow, inventory=inventory, results=payment_results, clock=clock
     )
     waiting_room = providers.Singleton(
         WaitingRoom,
@@ -491,7 +518,11 @@ class Container(containers.DeclarativeContainer):
         accounts=accounts,
         catalog=catalog,
         ordering=ordering,
-        payments=payments,
+        checkout=checkout,
+        payment_results=payment_results,
+        payment_inbox=payment_inbox,
+        refunds=refunds,
+        expiry=expiry,
         waiting_room=waiting_room,
         checkin=checkin,
         ticket_files=ticket_files,

@@ -38,7 +38,7 @@ from getiickets.domain.model.errors import (
     PaymentProviderUnavailableError,
 )
 from getiickets.domain.model.payments import PaymentVerification
-from getiickets.domain.usecases.payments import AppliedPayment, Payments
+from getiickets.domain.usecases.payment_results import AppliedPayment, PaymentResults
 from getiickets.ports.notifications import (
     DeliveryError,
     DeliveryReceipt,
@@ -233,7 +233,7 @@ class _PoolCollector(Collector):
 # ---------------------------------------------------------------- observed ports
 
 
-class ObservedPayments(Payments):
+class ObservedPaymentResults(PaymentResults):
     """Counts and times every applied payment, whichever path applied it."""
 
     def __init__(self, *, metrics: Metrics, **ports: Any) -> None:

@@ -13,9 +13,14 @@ from typing import Protocol
 from getiickets.domain.usecases.accounts import Accounts
 from getiickets.domain.usecases.catalog import Catalog
 from getiickets.domain.usecases.checkin import CheckIn
-from getiickets.domain.usecases.notifying import Notifications, TicketFiles
+from getiickets.domain.usecases.checkout import Checkout
+from getiickets.domain.usecases.expiry import Expiry
+from getiickets.domain.usecases.notifications import Notifications
 from getiickets.domain.usecases.ordering import Ordering
-from getiickets.domain.usecases.payments import Payments
+from getiickets.domain.usecases.payment_inbox import PaymentInbox
+from getiickets.domain.usecases.payment_results import PaymentResults
+from getiickets.domain.usecases.refunds import Refunds
+from getiickets.domain.usecases.ticket_files import TicketFiles
 from getiickets.domain.usecases.waiting_room import WaitingRoom
 from getiickets.entrypoints.metrics import Metrics
 from getiickets.entrypoints.settings import Settings
@@ -41,7 +46,11 @@ class Services:
     accounts: Accounts
     catalog: Catalog
     ordering: Ordering
-    payments: Payments
+    checkout: Checkout
+    payment_results: PaymentResults
+    payment_inbox: PaymentInbox
+    refunds: Refunds
+    expiry: Expiry
     waiting_room: WaitingRoom
     checkin: CheckIn
     ticket_files: TicketFiles

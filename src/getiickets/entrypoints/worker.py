@@ -55,10 +55,10 @@ class Worker:
         self._idle_pause = idle_pause
         self._failures = FailureLog(logger)
         self._chores: dict[str, Callable[[], Awaitable[int]]] = {
-            "expired_orders": lambda: services.ordering.expire_due_orders(services.payments, BATCH),
+            "expired_orders": lambda: services.expiry.expire_due_orders(BATCH),
             "messages": lambda: services.notifications.deliver_due(BATCH),
-            "webhook_retries": lambda: services.payments.retry_inbox(BATCH),
-            "refunds": lambda: services.payments.process_due_refunds(BATCH),
+            "webhook_retries": lambda: services.payment_inbox.retry_inbox(BATCH),
+            "refunds": lambda: services.refunds.process_due_refunds(BATCH),
             "ticket_files": lambda: services.ticket_files.render_missing(BATCH),
         }
 

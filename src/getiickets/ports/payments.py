@@ -1,4 +1,4 @@
-"""The payment provider (Paystack in production)."""
+"""The payment provider: checkouts, verification, refunds, and reading its webhooks."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from getiickets.domain.model.money import Money
 
 if TYPE_CHECKING:
     from getiickets.domain.model.payments import (
+        PaymentEvent,
         PaymentInitialization,
         PaymentVerification,
         RefundReceipt,
@@ -43,6 +44,17 @@ class PaymentGateway(Protocol):
         """
         ...
 
-    def is_authentic_webhook(self, body: bytes, signature: str) -> bool:
-        """Whether ``signature`` is the provider's signature of exactly these bytes."""
+    @property
+    def provider(self) -> str:
+        """The provider's name, kept with each payment inbox row."""
+        ...
+
+    def read_webhook(self, body: bytes, signature: str) -> PaymentEvent | None:
+        """The event a webhook delivery announces, in the domain's words.
+
+        Raises ``InvalidSignatureError`` unless ``signature`` is the provider's for
+        exactly these bytes. Returns None for an authentic delivery that names no
+        transaction (nothing to act on, acknowledged); an event the domain has no
+        kind for is ``PaymentEventKind.OTHER``.
+        """
         ...

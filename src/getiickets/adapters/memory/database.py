@@ -13,7 +13,7 @@ from collections.abc import Callable, Hashable
 import msgspec
 
 from getiickets.adapters.memory.tables import Table, UniqueIndex
-from getiickets.domain.model.accounts import User
+from getiickets.domain.model.accounts import User, canonical_email
 from getiickets.domain.model.catalog import Event
 from getiickets.domain.model.errors import DomainError, DuplicateError, EmailTakenError
 from getiickets.domain.model.notifications import OutboxMessage
@@ -28,11 +28,6 @@ class StoredIdempotency(msgspec.Struct, kw_only=True):
 
     record: IdempotencyRecord
     version: int = 0
-
-
-def email_key(email: str) -> str:
-    """Emails are unique whatever their case, as with a unique index on ``lower(email)``."""
-    return email.strip().lower()
 
 
 def _duplicate(what: str) -> Callable[[Hashable], DomainError]:
@@ -92,7 +87,7 @@ class InMemoryDatabase:
         self.users: Table[User] = Table(
             "user",
             lambda user: user.id,
-            [UniqueIndex("email", lambda user: [email_key(user.email)], _email_taken)],
+            [UniqueIndex("email", lambda user: [canonical_email(user.email)], _email_taken)],
         )
         self.outbox: Table[OutboxMessage] = Table("outbox message", lambda message: message.id)
         self.payment_inbox: Table[InboxEvent] = Table("inbox event", lambda event: event.key)

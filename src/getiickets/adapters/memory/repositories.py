@@ -22,12 +22,12 @@ from datetime import UTC, date, datetime, timedelta
 
 import msgspec
 
-from getiickets.adapters.memory.database import StoredIdempotency, email_key
+from getiickets.adapters.memory.database import StoredIdempotency
 from getiickets.adapters.memory.tables import Changes, clone
-from getiickets.domain.model.accounts import User
+from getiickets.domain.model.accounts import User, canonical_email
 from getiickets.domain.model.catalog import Event, EventStatus
 from getiickets.domain.model.errors import NotFoundError
-from getiickets.domain.model.inventory import Hold, StockFacts
+from getiickets.domain.model.inventory import StockedLine, StockFacts
 from getiickets.domain.model.notifications import OutboxMessage
 from getiickets.domain.model.orders import Order, OrderStatus
 from getiickets.domain.model.payments import InboxEvent
@@ -183,33 +183,14 @@ class InMemoryOrderRepository:
         ]
 
     async def stock_facts(self, ticket_type_id: str, capacity: int) -> StockFacts:
-        """Sold holds (PAID lines) with their quantities, and holds (PENDING lines,
-        expired ones too) sorted by hold id, so equal facts compare equal."""
-        sold: dict[str, int] = {}
-        holds: list[Hold] = []
-        for order in self._changes.rows():
-            if order.status not in {OrderStatus.PAID, OrderStatus.PENDING}:
-                continue
-            for line in order.lines:
-                if line.ticket_type_id != ticket_type_id:
-                    continue
-                if order.status is OrderStatus.PAID:
-                    sold[line.hold_id] = line.quantity
-                else:
-                    holds.append(
-                        Hold(
-                            hold_id=line.hold_id,
-                            ticket_type_id=ticket_type_id,
-                            quantity=line.quantity,
-                            expires_at=order.expires_at,
-                        )
-                    )
-        return StockFacts(
-            ticket_type_id=ticket_type_id,
-            capacity=capacity,
-            holds=tuple(sorted(holds, key=lambda hold: hold.hold_id)),
-            sold_holds=sold,
+        """The ticket type's order lines; ``StockFacts.of_lines`` says what they mean."""
+        lines = (
+            StockedLine(order.status, line.hold_id, line.quantity, order.expires_at)
+            for order in self._changes.rows()
+            for line in order.lines
+            if line.ticket_type_id == ticket_type_id
         )
+        return StockFacts.of_lines(ticket_type_id, capacity, lines)
 
     @staticmethod
     def _first(orders: list[Order], limit: int) -> list[Order]:
@@ -273,8 +254,8 @@ class InMemoryUserRepository:
         return self._changes.get(user_id)
 
     async def get_by_email(self, email: str) -> User | None:
-        key = email_key(email)
-        return self._changes.find("email", key, lambda user: email_key(user.email) == key)
+        key = canonical_email(email)
+        return self._changes.find("email", key, lambda user: canonical_email(user.email) == key)
 
 
 class InMemoryOutboxRepository:

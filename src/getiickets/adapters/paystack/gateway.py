@@ -29,8 +29,6 @@ Paystack may well have acted. It is retried under the rules above and ends in
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import logging
 import re
 import secrets
@@ -47,6 +45,7 @@ from urllib.parse import quote
 import httpx
 import msgspec
 
+from getiickets.adapters import paystack_wire
 from getiickets.domain.model.errors import (
     CheckoutUnavailableError,
     InvalidMoneyError,
@@ -56,6 +55,7 @@ from getiickets.domain.model.errors import (
 )
 from getiickets.domain.model.money import Money
 from getiickets.domain.model.payments import (
+    PaymentEvent,
     PaymentInitialization,
     PaymentStatus,
     PaymentVerification,
@@ -291,10 +291,10 @@ class PaystackGateway:
 
         return await self._with_retries("refund", create, reconcile=find_own)
 
-    def is_authentic_webhook(self, body: bytes, signature: str) -> bool:
-        expected = hmac.new(self._secret_key.encode(), body, hashlib.sha512).hexdigest()
-        # compare_digest refuses non-ASCII text with TypeError: such a header is forged.
-        return signature.isascii() and hmac.compare_digest(expected, signature)
+    provider = paystack_wire.PROVIDER
+
+    def read_webhook(self, body: bytes, signature: str) -> PaymentEvent | None:
+        return paystack_wire.read_webhook(self._secret_key, body, signature)
 
     # ------------------------------------------------------------------ for tools
 
@@ -594,7 +594,7 @@ def _verification(reference: str, data: dict[str, Any]) -> PaymentVerification:
     asked = _money(data.get("amount") if requested is None else requested, data.get("currency"))
     return PaymentVerification(
         reference=reference,
-        status=PaymentStatus.from_provider(status),
+        status=paystack_wire.payment_status(status),
         amount=asked,
         paid_at=_timestamp(data.get("paid_at") or data.get("paidAt")),
         gateway_response=_text(data.get("gateway_response")),
@@ -639,7 +639,7 @@ def _listed(data: dict[str, Any]) -> PaystackTransaction:
     return PaystackTransaction(
         id=_int_or_zero(data.get("id")),
         reference=reference,
-        status=PaymentStatus.from_provider(_text(data.get("status"))),
+        status=paystack_wire.payment_status(_text(data.get("status"))),
         amount=charged if requested is None else _money(requested, data.get("currency")),
         charged=charged,
         email=_text(email),

@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-from getiickets.domain.model.accounts import Role, User
+from getiickets.domain.model.accounts import Role, User, canonical_email
 from getiickets.domain.model.catalog import Event, EventStatus, TicketType
 from getiickets.domain.model.money import Money
 from getiickets.domain.model.notifications import Channel, MessageStatus, OutboxMessage, Template
@@ -32,10 +32,6 @@ def text_key(text: str) -> str:
     return text.lower()
 
 
-def email_key(email: str) -> str:
-    return email.strip().lower()
-
-
 # --------------------------------------------------------------------------- users
 
 
@@ -43,7 +39,7 @@ def user_values(user: User) -> Values:
     return {
         "id": user.id,
         "email": user.email,
-        "email_key": email_key(user.email),
+        "email_key": canonical_email(user.email),
         "name": user.name,
         "role": user.role.value,
         "password_hash": user.password_hash,

@@ -36,7 +36,7 @@ from getiickets.adapters.sqlalchemy.tables import (
     users,
 )
 from getiickets.adapters.sqlalchemy.transaction import Transaction
-from getiickets.domain.model.accounts import User
+from getiickets.domain.model.accounts import User, canonical_email
 from getiickets.domain.model.catalog import Event, EventStatus
 from getiickets.domain.model.errors import (
     ConflictError,
@@ -44,7 +44,7 @@ from getiickets.domain.model.errors import (
     EmailTakenError,
     NotFoundError,
 )
-from getiickets.domain.model.inventory import Hold, StockFacts
+from getiickets.domain.model.inventory import StockedLine, StockFacts
 from getiickets.domain.model.notifications import MessageStatus, OutboxMessage
 from getiickets.domain.model.orders import Order, OrderStatus
 from getiickets.domain.model.payments import InboxEvent
@@ -390,10 +390,9 @@ class SqlAlchemyOrderRepository(_Repository):
         ]
 
     async def stock_facts(self, ticket_type_id: str, capacity: int) -> StockFacts:
-        """Sold holds (paid lines) with their quantities; holds (pending lines, expired too)."""
-        sold: dict[str, int] = {}
-        holds: list[Hold] = []
-        for row in await self._rows(
+        """The ticket type's lines of orders that keep stock (paid, pending); what they
+        mean is ``StockFacts.of_lines``'s to say."""
+        rows = await self._rows(
             sa.select(
                 orders.c.status, orders.c.expires_at, order_lines.c.hold_id, order_lines.c.quantity
             )
@@ -402,24 +401,12 @@ class SqlAlchemyOrderRepository(_Repository):
                 order_lines.c.ticket_type_id == ticket_type_id,
                 orders.c.status.in_([OrderStatus.PAID.value, OrderStatus.PENDING.value]),
             )
-        ):
-            if row.status == OrderStatus.PAID.value:
-                sold[row.hold_id] = row.quantity
-            else:
-                holds.append(
-                    Hold(
-                        hold_id=row.hold_id,
-                        ticket_type_id=ticket_type_id,
-                        quantity=row.quantity,
-                        expires_at=row.expires_at,
-                    )
-                )
-        return StockFacts(
-            ticket_type_id=ticket_type_id,
-            capacity=capacity,
-            holds=tuple(sorted(holds, key=lambda hold: hold.hold_id)),
-            sold_holds=sold,
         )
+        lines = (
+            StockedLine(OrderStatus(row.status), row.hold_id, row.quantity, row.expires_at)
+            for row in rows
+        )
+        return StockFacts.of_lines(ticket_type_id, capacity, lines)
 
     async def _many(self, statement: sa.Select[Any]) -> list[Order]:
         rows = await self._rows(statement)
@@ -507,9 +494,7 @@ class SqlAlchemyUserRepository(_Repository):
         return await self._one(sa.select(users).where(users.c.id == user_id))
 
     async def get_by_email(self, email: str) -> User | None:
-        return await self._one(
-            sa.select(users).where(users.c.email_key == mapping.email_key(email))
-        )
+        return await self._one(sa.select(users).where(users.c.email_key == canonical_email(email)))
 
     async def _one(self, statement: sa.Select[Any]) -> User | None:
         row = await self._row(statement)

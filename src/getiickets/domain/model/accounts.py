@@ -71,8 +71,15 @@ class Actor(msgspec.Struct, frozen=True, kw_only=True):
         return self.role is Role.ORGANIZER
 
 
+def canonical_email(email: str) -> str:
+    """The one form emails are stored, looked up and compared in, whatever their case.
+
+    ``lower()`` rather than ``casefold()``, to match SQL's ``lower(email)``."""
+    return email.strip().lower()
+
+
 def normalize_email(email: str, field: str = "email") -> str:
-    cleaned = email.strip().lower()
+    cleaned = canonical_email(email)
     if not _EMAIL.fullmatch(cleaned):
         raise ValidationError("a valid email address is required", field=field)
     return cleaned

@@ -133,6 +133,10 @@ class PaymentProviderError(DomainError):
     code = "payment_provider_error"
 
 
+PAYMENT_PROVIDER_TROUBLE = (PaymentProviderUnavailableError, PaymentProviderError)
+"""The provider did not act, unreachable or refusing: worth trying again later."""
+
+
 class CheckoutUnavailableError(PaymentProviderError):
     """The provider has a transaction for this reference but will not hand its checkout
     link out again (the first answer was lost). Taking the payment needs a new reference."""

@@ -8,9 +8,13 @@ the ``Inventory`` port makes it atomic across processes.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from datetime import datetime
+from typing import NamedTuple
 
 import msgspec
+
+from getiickets.domain.model.orders import OrderStatus
 
 
 class Hold(msgspec.Struct, frozen=True, kw_only=True):
@@ -57,6 +61,44 @@ class StockFacts(msgspec.Struct, frozen=True, kw_only=True):
     def level(self, now: datetime) -> StockLevel:
         held = sum(hold.quantity for hold in self.holds if hold.is_live(now))
         return StockLevel(capacity=self.capacity, held=held, sold=self.sold)
+
+    @classmethod
+    def of_lines(
+        cls, ticket_type_id: str, capacity: int, lines: Iterable[StockedLine]
+    ) -> StockFacts:
+        """What a ticket type's order lines mean for stock: a paid order's lines are
+        sold, a pending order's are held (expired ones too: the inventory drops those);
+        other orders gave their stock back. Holds are sorted by id, so that equal facts
+        compare equal whatever order the lines came in."""
+        sold: dict[str, int] = {}
+        holds: list[Hold] = []
+        for line in lines:
+            if line.status is OrderStatus.PAID:
+                sold[line.hold_id] = line.quantity
+            elif line.status is OrderStatus.PENDING:
+                holds.append(
+                    Hold(
+                        hold_id=line.hold_id,
+                        ticket_type_id=ticket_type_id,
+                        quantity=line.quantity,
+                        expires_at=line.expires_at,
+                    )
+                )
+        return cls(
+            ticket_type_id=ticket_type_id,
+            capacity=capacity,
+            holds=tuple(sorted(holds, key=lambda hold: hold.hold_id)),
+            sold_holds=sold,
+        )
+
+
+class StockedLine(NamedTuple):
+    """One order line of a ticket type, as much of it (and its order) as stock needs."""
+
+    status: OrderStatus
+    hold_id: str
+    quantity: int
+    expires_at: datetime
 
 
 class Confirmation(enum.StrEnum):

@@ -1,8 +1,8 @@
 """Money: integer minor units plus an ISO currency. Never a float.
 
 Naira decimal strings (``"5000.00"``) exist only at the edges: ``Money.parse`` reads
-them with exact rules, ``Money.major`` writes them back. Paystack wants subunits (kobo),
-which is what ``amount`` already is.
+them with exact rules, ``Money.major`` writes them back. Payment providers want
+subunits (kobo), which is what ``amount`` already is.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from getiickets.domain.model.errors import InvalidMoneyError
 
 DEFAULT_CURRENCY = "NGN"
 SUPPORTED_CURRENCIES = ("NGN", "GHS", "ZAR", "KES", "USD")
-"""What Paystack settles, so what an event may sell in. ``Money`` itself takes any ISO
-code: a provider's answer in another currency must still be read, to be refused."""
-# Every currency we sell in (Paystack: NGN, GHS, ZAR, KES, USD) has 100 subunits.
+"""What our payment provider settles, so what an event may sell in. ``Money`` itself
+takes any ISO code: a provider's answer in another currency must still be read, to be
+refused."""
+# Every currency we sell in has 100 subunits.
 SUBUNITS_PER_UNIT = 100
 # Plain decimal notation only: digits, optionally a point and one or two digits.
 # This rejects "1e3", "NaN", "inf", "-5", "+5", " 5", "5." and "1_000" by construction.
@@ -77,7 +78,7 @@ class Money(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def subunits(self) -> int:
-        """What Paystack's ``amount`` field wants (kobo for NGN)."""
+        """What providers' ``amount`` fields want (kobo for NGN)."""
         return self.amount
 
     @property

@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import msgspec
@@ -47,6 +47,9 @@ ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 }
 
 ORDER_NUMBER_CODE_LENGTH = 8
+DEFAULT_RESERVATION_TTL = timedelta(minutes=15)
+"""How long a pending order holds its stock (and a late payment's fresh holds last),
+unless the settings say otherwise."""
 
 
 class Buyer(msgspec.Struct, frozen=True, kw_only=True):
@@ -90,7 +93,7 @@ class Order(msgspec.Struct, kw_only=True):
     payment_reference: str | None = None
     checkout_url: str | None = None
     """The provider's checkout page for ``payment_reference``, kept so a repeated
-    initialize answers without a provider call (Paystack refuses a reused reference)."""
+    initialize answers without a provider call (providers refuse a reused reference)."""
     access_code: str | None = None
     past_references: list[str] = msgspec.field(default_factory=list)
     """References this order used before ``payment_reference`` (a checkout link lost with

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import msgspec
 
@@ -12,7 +12,8 @@ from getiickets.domain.model.orders import Order, OrderStatus
 
 
 class PaymentStatus(enum.StrEnum):
-    """Paystack's transaction statuses, folded to what matters to an order."""
+    """A transaction's status as far as an order cares; gateways fold their provider's
+    statuses into these (money still moving is ``PENDING``)."""
 
     SUCCESS = "success"
     FAILED = "failed"
@@ -20,13 +21,25 @@ class PaymentStatus(enum.StrEnum):
     PENDING = "pending"
     REVERSED = "reversed"
 
-    @classmethod
-    def from_provider(cls, status: str) -> PaymentStatus:
-        # Paystack also says "ongoing", "processing", "queued": money still moving.
-        try:
-            return cls(status)
-        except ValueError:
-            return cls.PENDING
+
+class PaymentEventKind(enum.StrEnum):
+    """What a provider's notice is about, in the domain's words."""
+
+    CHARGE_SUCCEEDED = "charge_succeeded"
+    CHARGE_FAILED = "charge_failed"
+    REFUND_PROCESSED = "refund_processed"
+    OTHER = "other"
+    """Anything else the provider announces: stored and acknowledged, nothing to do."""
+
+
+class PaymentEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """An authentic notice from the provider about one transaction, read by the gateway.
+
+    Only a hint about what to ask: its effects come from verifying ``reference``, never
+    from what the notice claims."""
+
+    kind: PaymentEventKind
+    reference: str
 
 
 class PaymentInitialization(msgspec.Struct, frozen=True, kw_only=True):
@@ -41,8 +54,8 @@ class PaymentVerification(msgspec.Struct, frozen=True, kw_only=True):
     reference: str
     status: PaymentStatus
     amount: Money
-    """What the transaction was for: Paystack's ``requested_amount`` (fees passed on to
-    the customer make the charged ``amount`` larger) and currency."""
+    """What the transaction was for, not what was charged (fees passed on to the
+    customer make that larger), and its currency."""
     paid_at: datetime | None = None
     gateway_response: str = ""
 
@@ -95,6 +108,24 @@ def mismatch_note(order: Order, verification: PaymentVerification) -> str:
     )
 
 
+PAYMENT_CHECK_BACKOFF = (
+    timedelta(seconds=30),
+    timedelta(minutes=1),
+    timedelta(minutes=2),
+    timedelta(minutes=5),
+)
+"""When the worker asks the provider about an initialized payment with nothing applied
+yet: after each of these in turn, then every last one while the order is pending. Most
+buyers pay within a minute or two; a missed webhook then costs them seconds, not the
+whole reservation."""
+DELIVERY_WINDOW = timedelta(hours=72)
+"""How long providers keep resending a webhook (three days): an event row of an order
+that stopped waiting stays open this long for a late delivery, without polling."""
+INBOX_FIRST_RETRY = timedelta(seconds=30)
+INBOX_LONGEST_RETRY = timedelta(hours=1)
+"""A row whose processing failed is retried after 30 s, doubling up to an hour."""
+
+
 class InboxEvent(msgspec.Struct, kw_only=True):
     """What a provider tells (or will tell) us about a transaction, stored once by key.
 
@@ -105,9 +136,10 @@ class InboxEvent(msgspec.Struct, kw_only=True):
     """
 
     key: str
-    """Unique per meaning: ``{provider}:{event}:{reference}``."""
+    """Unique per meaning: ``{provider}:{kind}:{reference}``."""
     provider: str
     event_type: str
+    """A ``PaymentEventKind`` value."""
     reference: str
     payload: bytes
     """The body of the last delivery; empty while only polled."""
@@ -140,6 +172,27 @@ class InboxEvent(msgspec.Struct, kw_only=True):
         """Verification found nothing to apply yet: look again at ``check_at``."""
         self.record_failure(note, check_at)
 
+    def nothing_to_apply(self, now: datetime, *, order_waiting: bool) -> None:
+        """Verification found nothing to apply: look again on the backoff while the order
+        waits for its money; once it stopped waiting, only a late delivery reopens the
+        row, and after the delivery window it is closed."""
+        if order_waiting:
+            # The first step was waited before this check (the row was opened with it).
+            last = len(PAYMENT_CHECK_BACKOFF) - 1
+            step = PAYMENT_CHECK_BACKOFF[min(self.attempts + 1, last)]
+            self.keep_open("nothing to apply yet", now + step)
+        elif now < self.received_at + DELIVERY_WINDOW:
+            self.keep_open(
+                "nothing to apply; open for a late delivery", self.received_at + DELIVERY_WINDOW
+            )
+        else:
+            self.mark_processed(now)
+
+    def failed(self, error: str, now: datetime) -> None:
+        """Processing raised: try again later, backing off."""
+        delay = min(INBOX_FIRST_RETRY * 2**self.attempts, INBOX_LONGEST_RETRY)
+        self.record_failure(error, now + delay)
+
     def redeliver(self, payload: bytes, now: datetime) -> None:
         """Another delivery of an open event: to be processed now, its schedule afresh."""
         self.payload = payload
@@ -150,3 +203,32 @@ class InboxEvent(msgspec.Struct, kw_only=True):
 
 def inbox_key(provider: str, event_type: str, reference: str) -> str:
     return f"{provider}:{event_type}:{reference}"
+
+
+def expected_charge(provider: str, reference: str, now: datetime) -> InboxEvent:
+    """The row a new payment reference opens: nothing delivered yet, so the worker
+    polls the provider on ``PAYMENT_CHECK_BACKOFF`` until a delivery or a poll applies it.
+    It is the row a delivery of the charge's success lands in."""
+    kind = PaymentEventKind.CHARGE_SUCCEEDED
+    return InboxEvent(
+        key=inbox_key(provider, kind, reference),
+        provider=provider,
+        event_type=kind,
+        reference=reference,
+        payload=b"",
+        received_at=now,
+        next_attempt_at=now + PAYMENT_CHECK_BACKOFF[0],
+    )
+
+
+def delivered(provider: str, event: PaymentEvent, body: bytes, now: datetime) -> InboxEvent:
+    """The row a webhook delivery opens, to be processed now."""
+    return InboxEvent(
+        key=inbox_key(provider, event.kind, event.reference),
+        provider=provider,
+        event_type=event.kind,
+        reference=event.reference,
+        payload=body,
+        received_at=now,
+        next_attempt_at=now,
+    )

@@ -31,6 +31,7 @@ from typing import TypeVar
 
 import msgspec
 
+from getiickets.domain.model.accounts import canonical_email
 from getiickets.domain.model.errors import ValidationError
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -200,7 +201,7 @@ def poll_seconds(estimated_wait_seconds: int) -> int:
 
 def email_key(email: str) -> str:
     """The line keeps a digest of the email, not the address."""
-    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+    return hashlib.sha256(canonical_email(email).encode()).hexdigest()[:32]
 
 
 # ---------------------------------------------------------------- tokens

@@ -12,6 +12,7 @@ from getiickets.domain.model.accounts import (
     Role,
     Session,
     User,
+    canonical_email,
     check_password_rules,
     normalize_email,
     normalize_phone,
@@ -89,7 +90,7 @@ class Accounts:
 
     async def log_in(self, command: LogIn) -> SignedIn:
         async with self._uow() as uow:
-            user = await uow.users.get_by_email(command.email.strip().lower())
+            user = await uow.users.get_by_email(canonical_email(command.email))
         if user is None:
             # Spend the same time as a real check, so response times do not reveal
             # which emails have accounts.

@@ -1,4 +1,4 @@
-"""Placing, cancelling and expiring orders: stock is held first, then written down.
+"""Placing and cancelling orders: stock is held first, then written down.
 
 Holds are taken from the inventory (all lines or none) before the order is stored;
 if storing fails, the holds go back at once. Holds end by themselves at
@@ -15,7 +15,6 @@ cannot reach the inventory wait and retry (``RetriedAbandons``) instead of faili
 from __future__ import annotations
 
 import contextlib
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -31,6 +30,7 @@ from getiickets.domain.model.errors import (
 from getiickets.domain.model.inventory import Hold
 from getiickets.domain.model.money import total
 from getiickets.domain.model.orders import (
+    DEFAULT_RESERVATION_TTL,
     ORDER_NUMBER_CODE_LENGTH,
     Buyer,
     Order,
@@ -41,31 +41,17 @@ from getiickets.domain.model.orders import (
 )
 from getiickets.domain.model.tickets import Ticket
 from getiickets.domain.usecases.access import OrderAccess, load_visible_order
+from getiickets.domain.usecases.holds import confirm_sold, release_holds
 from getiickets.domain.usecases.retrying import retry_on_conflict
 
 if TYPE_CHECKING:
-    from datetime import datetime
+    from datetime import datetime, timedelta
 
     from getiickets.domain.model.catalog import Event
     from getiickets.domain.usecases.issuance import TicketIssuance
-    from getiickets.domain.usecases.payments import Payments
     from getiickets.ports.clock import Clock, IdGenerator
     from getiickets.ports.inventory import Inventory
     from getiickets.ports.unit_of_work import UnitOfWorkFactory
-
-DEFAULT_RESERVATION_TTL = timedelta(seconds=900)
-
-
-async def confirm_sold(inventory: Inventory, order: Order) -> None:
-    """Confirm a paid order's holds once more, after the commit that made it paid.
-
-    Holds are confirmed before that commit (the gate); if the inventory lost its state
-    and rebuilt from the database in between, it saw them as live holds that would
-    expire and hand sold stock out again. Confirming is idempotent, so repeating it
-    after the commit closes that window at the cost of one cheap call per line.
-    """
-    for line in order.lines:
-        await inventory.confirm(line.ticket_type_id, line.hold_id)
 
 
 class OrderItem(msgspec.Struct, frozen=True, kw_only=True):
@@ -180,41 +166,8 @@ class Ordering:
                 return order
 
         order = await retry_on_conflict(attempt)
-        await self._release_lines(order)
+        await release_holds(self._inventory, order)
         return order
-
-    async def expire_due_orders(self, payments: Payments, limit: int = 100) -> int:
-        """Expire pending orders whose reservation ended; returns how many expired.
-
-        An order with a payment under way is checked with the provider first: the
-        provider sends no webhook for failures, and a success may have been missed.
-        """
-        async with self._uow() as uow:
-            due = await uow.orders.due_for_expiry(self._clock.now(), limit)
-        expired = 0
-        for order in due:
-            if order.payment_reference and await payments.settle_before_expiry(order):
-                continue
-            if await self._expire(order.id):
-                expired += 1
-        return expired
-
-    async def _expire(self, order_id: str) -> bool:
-        async def attempt() -> Order | None:
-            async with self._uow() as uow:
-                order = await uow.orders.get(order_id)
-                if order is None or not order.is_due_for_expiry(self._clock.now()):
-                    return None  # paid, cancelled or extended in the meantime
-                order.expire(self._clock.now())
-                await uow.orders.save(order)
-                await uow.commit()
-                return order
-
-        order = await retry_on_conflict(attempt)
-        if order is None:
-            return False
-        await self._release_lines(order)
-        return True
 
     def _lines(self, event: Event, items: tuple[OrderItem, ...], now: datetime) -> list[OrderLine]:
         if not items:
@@ -279,7 +232,3 @@ class Ordering:
         for hold in holds:
             with contextlib.suppress(CacheUnavailableError, DatabaseUnavailableError):
                 await self._inventory.abandon(hold)
-
-    async def _release_lines(self, order: Order) -> None:
-        for line in order.lines:
-            await self._inventory.release(line.ticket_type_id, line.hold_id)

@@ -21,7 +21,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 
-from getiickets.domain.model.accounts import Actor
+from getiickets.domain.model.accounts import Actor, canonical_email
 from getiickets.domain.model.errors import DomainError, DuplicateError, IdempotencyConflictError
 from getiickets.domain.usecases.access import OrderAccess
 from getiickets.entrypoints.http.errors import PROBLEM_JSON, problem_of, status_of
@@ -117,7 +117,7 @@ def guest_client_caller(request: Request[Any, Any, Any], buyer_email: str) -> st
     """
     address = request.client.host if request.client else ""
     agent = request.headers.get("user-agent", "")
-    email = buyer_email.strip().lower()
+    email = canonical_email(buyer_email)
     return f"guest:{_digest(chr(0).join((address, agent, email)))}"
 
 

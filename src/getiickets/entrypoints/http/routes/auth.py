@@ -10,7 +10,7 @@ from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from getiickets.domain.model.accounts import Actor
+from getiickets.domain.model.accounts import Actor, canonical_email
 from getiickets.domain.model.errors import RateLimitedError
 from getiickets.domain.usecases.accounts import LogIn, Register, SignedIn
 from getiickets.entrypoints.http.dependencies import SESSION_COOKIE, bearer_token, requires_sign_in
@@ -58,7 +58,7 @@ class AuthController(Controller):
         services: NamedDependency[Services],
     ) -> Response[SessionOut]:
         client = request.client.host if request.client else "unknown"
-        email = data.email.strip().lower()
+        email = canonical_email(data.email)
         limiter = services.rate_limiter
         # Both limits count every attempt: per email stops guessing one account's
         # password, per client stops trying one password on many accounts.

@@ -15,7 +15,7 @@ from getiickets.domain.model.accounts import Actor
 from getiickets.domain.model.errors import DomainError, InvalidSignatureError
 from getiickets.domain.model.orders import OrderStatus
 from getiickets.domain.model.payments import PaymentStatus
-from getiickets.domain.usecases.payments import WebhookOutcome
+from getiickets.domain.usecases.payment_inbox import WebhookOutcome
 from getiickets.entrypoints.http.dependencies import identifies_caller, order_access
 from getiickets.entrypoints.http.errors import documented
 from getiickets.entrypoints.http.idempotency import idempotent, order_caller
@@ -65,7 +65,7 @@ class PaymentsController(Controller):
         access = order_access(request, actor, request.query_params.get("token"))
 
         async def work() -> PaymentInitOut:
-            checkout = await services.payments.initialize_payment(data.order_id, access)
+            checkout = await services.checkout.initialize_payment(data.order_id, access)
             return PaymentInitOut(
                 authorization_url=checkout.authorization_url,
                 access_code=checkout.access_code,
@@ -94,7 +94,7 @@ class PaymentsController(Controller):
     async def verify(
         self, data: JSONBody[VerifyPaymentBody], services: NamedDependency[Services]
     ) -> VerifyPaymentOut:
-        applied = await services.payments.verify_payment(data.reference)
+        applied = await services.payment_results.verify_payment(data.reference)
         return VerifyPaymentOut(
             status=_VERIFY_STATUS[applied.verification.status],  # type: ignore[arg-type]
             order=order_view(applied.order),
@@ -120,7 +120,7 @@ class WebhooksController(Controller):
         body = await request.body()
         counter = services.metrics.webhooks
         try:
-            receipt = await services.payments.receive_webhook(
+            receipt = await services.payment_inbox.receive_webhook(
                 body, request.headers.get(SIGNATURE_HEADER, "")
             )
         except InvalidSignatureError:
@@ -137,7 +137,7 @@ class WebhooksController(Controller):
 
 async def _process(services: Services, key: str) -> None:
     try:
-        await services.payments.process(key)
+        await services.payment_inbox.process(key)
     except Exception:
         logger.warning("webhook %s not applied yet; the worker will retry", key, exc_info=True)
 
@@ -153,7 +153,7 @@ async def payment_callback(
     asks the provider before it says "paid".
     """
     try:
-        applied = await services.payments.verify_payment(reference)
+        applied = await services.payment_results.verify_payment(reference)
     except DomainError as error:
         return _page("We could not confirm this payment", error.detail, status_code=404)
     order = applied.order

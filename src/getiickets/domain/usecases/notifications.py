@@ -1,7 +1,8 @@
-"""Delivering the outbox (email, SMS) and rendering the ticket files it links to.
+"""Delivering the outbox (email, SMS): the tickets reach their buyer.
 
 Delivery never blocks or fails an order: each message is retried with backoff and
 ends ``sent``, ``skipped`` (provider not configured, seed behaviour) or ``dead``.
+Emails link each ticket's PDF (``ticket_files`` renders any still missing).
 """
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from getiickets.domain.model.errors import ConflictError, NotFoundError
+from getiickets.domain.model.errors import ConflictError
 from getiickets.domain.model.local_time import DEFAULT_TIMEZONE
 from getiickets.domain.model.money import Money
 from getiickets.domain.model.notifications import Channel, OutboxMessage
 from getiickets.domain.model.orders import OrderStatus
-from getiickets.ports.files import TicketDocument
+from getiickets.domain.usecases.ticket_files import pdf_key
 from getiickets.ports.notifications import (
     Attachment,
     ConfirmedLine,
@@ -28,9 +29,9 @@ from getiickets.ports.notifications import (
 )
 
 if TYPE_CHECKING:
-    from getiickets.domain.model.tickets import Ticket
+    from getiickets.domain.usecases.ticket_files import TicketFiles
     from getiickets.ports.clock import Clock, IdGenerator
-    from getiickets.ports.files import FileStorage, TicketRenderer
+    from getiickets.ports.files import FileStorage
     from getiickets.ports.notifications import Mailer, MessageComposer, SmsSender
     from getiickets.ports.unit_of_work import UnitOfWorkFactory
 
@@ -39,83 +40,6 @@ logger = logging.getLogger(__name__)
 DELIVERY_LEASE = timedelta(minutes=5)
 LINK_LIFETIME = timedelta(days=7)
 """Long enough to open the email days later; the app can always sign a new link."""
-
-
-def qr_key(ticket: Ticket) -> str:
-    return f"tickets/{ticket.order_id}/{ticket.ticket_number}-qr.png"
-
-
-def pdf_key(ticket: Ticket) -> str:
-    return f"tickets/{ticket.order_id}/{ticket.ticket_number}.pdf"
-
-
-class TicketFiles:
-    """Renders each ticket's QR image and PDF once, and stores them."""
-
-    def __init__(
-        self, *, uow: UnitOfWorkFactory, renderer: TicketRenderer, files: FileStorage
-    ) -> None:
-        self._uow = uow
-        self._renderer = renderer
-        self._files = files
-
-    async def render_missing(self, limit: int = 50) -> int:
-        """Worker: render files for tickets that have none yet; returns how many."""
-        async with self._uow() as uow:
-            tickets = await uow.tickets.without_files(limit)
-        for ticket in tickets:
-            await self.render(ticket)
-        return len(tickets)
-
-    async def for_order(self, order_id: str) -> list[Ticket]:
-        """The order's tickets, every one with its files stored."""
-        async with self._uow() as uow:
-            tickets = await uow.tickets.for_order(order_id)
-        return [
-            ticket if ticket.qr_key and ticket.pdf_key else await self.render(ticket)
-            for ticket in tickets
-        ]
-
-    async def render(self, ticket: Ticket) -> Ticket:
-        """Render and store one ticket's files now; returns it with their keys."""
-        async with self._uow() as uow:
-            order = await uow.orders.get(ticket.order_id)
-            event = await uow.events.get(ticket.event_id)
-        if order is None or event is None:
-            raise NotFoundError("the ticket's order or event is gone")
-        document = TicketDocument(
-            event_title=event.title,
-            starts_at=event.starts_at,
-            timezone=event.timezone,
-            venue=event.venue,
-            city=event.city,
-            holder_name=ticket.holder_name,
-            ticket_type_name=event.ticket_type(ticket.ticket_type_id).name,
-            ticket_number=ticket.ticket_number,
-            order_number=order.order_number,
-            qr_payload=ticket.qr_payload,
-        )
-        rendered = await self._renderer.render(document)  # one QR encoding for both files
-        # Keys are derived from the ticket, so a repeated render overwrites the same
-        # objects with the same content: safe for two workers to race.
-        await self._files.put(qr_key(ticket), rendered.qr_png, "image/png")
-        await self._files.put(pdf_key(ticket), rendered.pdf, "application/pdf")
-        async with self._uow() as uow:
-            current = await uow.tickets.get(ticket.id)
-            if current is None:
-                raise NotFoundError("ticket is gone")
-            if current.qr_key is None or current.pdf_key is None:
-                current.qr_key, current.pdf_key = qr_key(ticket), pdf_key(ticket)
-                # SQL repositories check the version on save, the fakes on commit.
-                try:
-                    await uow.tickets.save(current)
-                    await uow.commit()
-                except ConflictError:
-                    # Someone else saved the ticket meanwhile (a racing render records
-                    # the same keys). The files are stored either way, so the keys
-                    # are good; the worker records them if the other writer did not.
-                    return current
-            return current
 
 
 class Notifications:

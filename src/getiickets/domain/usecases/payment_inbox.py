@@ -1,0 +1,167 @@
+"""The payment inbox: what the provider tells us, stored once, applied until done.
+
+The gateway checks a webhook's signature and reads it as a ``PaymentEvent``; the event
+is stored in one short transaction and acknowledged, and its effects come after, in
+``process`` (right after the delivery, or from the worker's retries). Rows are keyed by
+what the event means (its kind and reference), not by delivery: a row
+stays open until verification found something to apply, so a later delivery or the
+worker's poll applies it, never dropped as a duplicate. The worker also polls the row
+each checkout opens, so a missed webhook costs the buyer seconds, not the reservation.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from getiickets.domain.model.errors import DuplicateError, NotFoundError
+from getiickets.domain.model.payments import InboxEvent, PaymentEventKind, delivered
+from getiickets.domain.usecases import inbox_rows
+from getiickets.domain.usecases.retrying import retry_on_conflict
+
+if TYPE_CHECKING:
+    from getiickets.domain.usecases.payment_results import PaymentResults
+    from getiickets.domain.usecases.refunds import Refunds
+    from getiickets.ports.clock import Clock
+    from getiickets.ports.payments import PaymentGateway
+    from getiickets.ports.unit_of_work import UnitOfWorkFactory
+
+logger = logging.getLogger(__name__)
+
+_CHARGES = frozenset({PaymentEventKind.CHARGE_SUCCEEDED, PaymentEventKind.CHARGE_FAILED})
+INBOX_LEASE = timedelta(minutes=2)
+"""How long one worker has a due row to itself before another may take it."""
+
+
+class WebhookOutcome(enum.StrEnum):
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"
+    """Authentic but unusable (no reference, unreadable): acknowledged, nothing to do."""
+
+
+class WebhookReceipt(msgspec.Struct, frozen=True, kw_only=True):
+    outcome: WebhookOutcome
+    key: str | None = None
+
+
+class PaymentInbox:
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        gateway: PaymentGateway,
+        results: PaymentResults,
+        refunds: Refunds,
+        clock: Clock,
+    ) -> None:
+        self._uow = uow
+        self._gateway = gateway
+        self._results = results
+        self._refunds = refunds
+        self._clock = clock
+
+    async def receive_webhook(self, body: bytes, signature: str) -> WebhookReceipt:
+        """Have the gateway check and read the delivery (``InvalidSignatureError`` for a
+        forged one), then store the event once. Effects come in ``process``."""
+        announced = self._gateway.read_webhook(body, signature)
+        if announced is None:
+            return WebhookReceipt(outcome=WebhookOutcome.IGNORED)
+        event = delivered(self._gateway.provider, announced, body, self._clock.now())
+        try:
+            async with self._uow() as uow:
+                await uow.payment_inbox.add(event)
+                await uow.commit()
+        except DuplicateError:
+            outcome = await retry_on_conflict(lambda: self._redeliver(event))
+            return WebhookReceipt(outcome=outcome, key=event.key)
+        return WebhookReceipt(outcome=WebhookOutcome.ACCEPTED, key=event.key)
+
+    async def process(self, key: str) -> None:
+        """Apply a stored event. On failure it stays unprocessed, for a retry."""
+        async with self._uow() as uow:
+            event = await uow.payment_inbox.get(key)
+        if event is None or event.is_processed:
+            return
+        try:
+            if event.event_type in _CHARGES:
+                await self._process_charge(event)
+            elif event.event_type == PaymentEventKind.REFUND_PROCESSED:
+                await self._refunds.refund_processed(event.reference, event.key)
+            else:
+                await inbox_rows.close_now(self._uow, event.key, self._clock)
+        except Exception as error:
+            await self._record_failure(event.key, f"{type(error).__name__}: {error}")
+            raise
+
+    async def retry_inbox(self, limit: int = 50) -> int:
+        """Worker: process the due open events, webhook retries and payment checks alike
+        (each verifies with the provider, outside any unit); returns how many ran."""
+        async with self._uow() as uow:
+            due = await uow.payment_inbox.due_for_retry(self._clock.now(), limit, INBOX_LEASE)
+            await uow.commit()
+        done = 0
+        for event in due:
+            try:
+                await self.process(event.key)
+            except Exception:
+                logger.warning("webhook event %s failed again", event.key, exc_info=True)
+            else:
+                done += 1
+        return done
+
+    async def _redeliver(self, event: InboxEvent) -> WebhookOutcome:
+        """A delivery of an event already stored: a duplicate only if that event was
+        applied or a delivery being processed right now will apply it. An event whose
+        verification found nothing to apply yet (or only polled so far) is processed
+        again, now: an early success report must not swallow the real one."""
+        async with self._uow() as uow:
+            stored = await uow.payment_inbox.get(event.key)
+            if stored is None or stored.is_processed or stored.is_in_flight:
+                return WebhookOutcome.DUPLICATE
+            stored.redeliver(event.payload, event.received_at)
+            await uow.payment_inbox.save(stored)
+            await uow.commit()
+        return WebhookOutcome.ACCEPTED
+
+    async def _process_charge(self, event: InboxEvent) -> None:
+        try:
+            verification = await self._gateway.verify(event.reference)
+        except NotFoundError:
+            # Unknown to the provider: an initialize whose request never arrived, or
+            # whose answer was lost. Keep looking while an order waits for it.
+            logger.info("no transaction %s at the provider (yet)", event.reference)
+            await self._unknown_to_provider(event.key, event.reference)
+            return
+        try:
+            await self._results.apply(verification, inbox=event.key)
+        except NotFoundError:
+            await inbox_rows.close_now(self._uow, event.key, self._clock)
+
+    async def _unknown_to_provider(self, key: str, reference: str) -> None:
+        async def attempt() -> None:
+            async with self._uow() as uow:
+                order = await uow.orders.get_by_reference(reference)
+                if order is None:
+                    await inbox_rows.close(uow, key, self._clock.now())
+                else:
+                    await inbox_rows.keep_open(uow, key, order, self._clock.now())
+                await uow.commit()
+
+        await retry_on_conflict(attempt)
+
+    async def _record_failure(self, key: str, error: str) -> None:
+        async def attempt() -> None:
+            async with self._uow() as uow:
+                event = await uow.payment_inbox.get(key)
+                if event is None or event.is_processed:
+                    return
+                event.failed(error, self._clock.now())
+                await uow.payment_inbox.save(event)
+                await uow.commit()
+
+        await retry_on_conflict(attempt)
