@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -57,7 +58,7 @@ _LEAKY = ("PAYSTACK_", "BREVO_", "TWILIO_", "AWS_", "REDIS_", "SANDBOX", "DIRECT
 class Deployment:
     api_urls: list[str]
     sandbox_url: str
-    processes: dict[str, Any] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     log_dir: Path = Path()
 
     def logs(self) -> str:
