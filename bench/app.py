@@ -49,6 +49,8 @@ def app_env(dsn: str, prefix: str, port: int, sandbox_url: str, **extra: str) ->
         "PAYSTACK_BASE_URL": f"{sandbox_url}/paystack",
         "LOG_LEVEL": "WARNING",
         "DATA_DIR": "bench/results/data",
+        # The workers run as processes of their own, as in a deployment.
+        "RUN_WORKER_IN_PROCESS": "false",
         **extra,
     }
 
