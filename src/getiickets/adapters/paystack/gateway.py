@@ -46,6 +46,12 @@ from urllib.parse import quote
 
 import httpx
 import msgspec
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+)
 
 from getiickets.domain.model.errors import (
     CheckoutUnavailableError,
@@ -448,42 +454,66 @@ class PaystackGateway:
         *,
         reconcile: Callable[[], Awaitable[T | None]] | None = None,
     ) -> T:
-        """Run ``operation``, retrying transient failures.
+        """Run ``operation``, retrying transient failures (tenacity's loop, our policy).
 
         ``reconcile``: for a request that must not be repeated blindly, a lookup that
         answers in its stead when the previous try may have been processed after all.
         """
+        policy = self._retry
         last: _TransientError | None = None
-        for attempt in range(self._retry.attempts):
-            if last is not None:
-                delay = self._retry.backoff(attempt - 1, self._jitter())
-                if last.retry_after is not None:
-                    if last.retry_after > self._retry.max_retry_after:
-                        break
-                    delay = max(delay, last.retry_after)
-                await self._sleep(delay)
-                if last.maybe_processed and reconcile is not None:
-                    settled = await self._reconcile(what, reconcile)
-                    if settled is not None:
-                        return settled
-            try:
-                return await operation()
-            except _TransientError as failure:
-                last = failure
-                logger.warning(
-                    "paystack %s attempt %d/%d failed: %s",
-                    what,
-                    attempt + 1,
-                    self._retry.attempts,
-                    failure.reason,
-                )
-        assert last is not None  # noqa: S101 - the loop runs at least once and only breaks on a failure
-        if last.maybe_processed and reconcile is not None:
-            # The last try may have worked: say so rather than report a failure.
-            settled = await self._reconcile(what, reconcile)
-            if settled is not None:
-                return settled
-        raise PaymentProviderUnavailableError(f"Paystack {what} failed: {last.reason}")
+        out_of_attempts = stop_after_attempt(policy.attempts)
+
+        def wait(state: RetryCallState) -> float:
+            delay = policy.backoff(state.attempt_number - 1, self._jitter())
+            if last is not None and last.retry_after is not None:
+                delay = max(delay, last.retry_after)
+            return delay
+
+        def stop(state: RetryCallState) -> bool:
+            # A Retry-After longer than the policy allows ends the retries at once.
+            asked_to_wait_too_long = (
+                last is not None
+                and last.retry_after is not None
+                and last.retry_after > policy.max_retry_after
+            )
+            return asked_to_wait_too_long or out_of_attempts(state)
+
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(_TransientError),
+            stop=stop,
+            wait=wait,
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    if last is not None and last.maybe_processed and reconcile is not None:
+                        settled = await self._reconcile(what, reconcile)
+                        if settled is not None:
+                            return settled
+                    try:
+                        return await operation()
+                    except _TransientError as failure:
+                        last = failure
+                        logger.warning(
+                            "paystack %s attempt %d/%d failed: %s",
+                            what,
+                            attempt.retry_state.attempt_number,
+                            policy.attempts,
+                            failure.reason,
+                        )
+                        raise
+        except _TransientError as failure:
+            if failure.maybe_processed and reconcile is not None:
+                # The last try may have worked: say so rather than report a failure.
+                settled = await self._reconcile(what, reconcile)
+                if settled is not None:
+                    return settled
+            raise PaymentProviderUnavailableError(
+                f"Paystack {what} failed: {failure.reason}"
+            ) from None
+        raise AssertionError("unreachable: tenacity returns, or raises the last failure")
 
     async def _reconcile(self, what: str, reconcile: Callable[[], Awaitable[T | None]]) -> T | None:
         try:
