@@ -63,6 +63,35 @@ def test_a_value_of_the_wrong_kind_is_refused_by_name(name: str, value: str) -> 
         load_settings({name: value})
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PORT", "0"),
+        ("PORT", "70000"),
+        ("DB_POOL_TIMEOUT_SECONDS", "0"),
+        ("DB_STATEMENT_TIMEOUT_MS", "0"),
+        ("QUEUE_JOINS_PER_CLIENT_PER_MINUTE", "0"),
+    ],
+)
+def test_a_value_out_of_its_range_is_refused_naming_variable_and_value(
+    name: str, value: str
+) -> None:
+    with pytest.raises(SettingsError, match=rf"^{name} must be .*, got '{value}'$"):
+        load_settings({name: value})
+
+
+def test_the_refusal_names_the_value_as_given() -> None:
+    with pytest.raises(SettingsError, match=r"^PORT must be a whole number, got 'eighty'$"):
+        load_settings({"PORT": " eighty "})
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("on", True), ("OFF", False), ("1", True), ("No", False)]
+)
+def test_booleans_take_the_usual_spellings(value: str, expected: bool) -> None:
+    assert load_settings({"LOG_JSON": value}).log_json is expected
+
+
 def test_a_reservation_shorter_than_a_minute_is_refused() -> None:
     with pytest.raises(SettingsError, match="RESERVATION_TTL_SECONDS"):
         load_settings({"RESERVATION_TTL_SECONDS": "30"})
