@@ -15,8 +15,8 @@ import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,6 @@ import httpx
 import msgspec
 import pytest
 import yaml
-from litestar import Litestar
 from openapi_schema_validator import OAS30Validator
 
 from getiickets.adapters.memory import InMemoryCache, InMemoryClock
@@ -39,8 +38,9 @@ from getiickets.domain.model.payments import PaymentInitialization, PaymentStatu
 from getiickets.ports.payments import PaymentRequest
 from getiickets.sandbox import paystack as paystack_simulator
 from getiickets.sandbox.config import DEFAULT_PAYSTACK_SECRET_KEY, SandboxConfig
-from getiickets.sandbox.state import Delivery, FaultKind, SandboxState
-from tests.contract.live_server import Received, Receiver, eventually, serve
+from getiickets.sandbox.state import Delivery, FaultKind
+from tests.contract.live_server import Received, eventually
+from tests.contract.sandbox_server import SandboxServer, serve_sandbox
 
 pytestmark = pytest.mark.contract
 
@@ -59,12 +59,7 @@ EXCERPT = Path(__file__).parent / "data" / "paystack_openapi_excerpt.yaml"
 REFERENCE_SPEC = os.environ.get("PAYSTACK_OPENAPI")
 
 
-@dataclass(frozen=True)
-class Sandbox:
-    url: str
-    state: SandboxState
-    receiver: Receiver
-
+class Sandbox(SandboxServer):
     @property
     def api(self) -> str:
         return f"{self.url}/paystack"
@@ -82,6 +77,15 @@ class Sandbox:
         with self.state.lock:
             self.state.paystack.fail_next(count, kind)
 
+    def cleared(self) -> Sandbox:
+        """This sandbox with no request, planned fault or webhook on record: each test
+        counts from zero (transactions are kept apart by unique references)."""
+        with self.state.lock:
+            self.state.paystack.received.clear()
+            self.state.paystack.faults.clear()
+        self.receiver.clear()
+        return self
+
     def events(self, name: str, reference: str) -> list[Received]:
         def about(post: Received) -> bool:
             event = msgspec.json.decode(post.body)
@@ -92,40 +96,20 @@ class Sandbox:
         return [post for post in self.receiver.received("paystack") if about(post)]
 
 
-def sandbox_server(**settings: Any) -> Iterator[Sandbox]:
-    receiver = Receiver()
-    state = SandboxState()
-    with serve(receiver.app()) as hooks_url:
-        config = SandboxConfig(
-            paystack_webhook_url=f"{hooks_url}/hooks/paystack",
-            webhook_retry_delays=WEBHOOK_RETRIES,
-            paystack_refund_settle_seconds=0.05,
-            paystack_retry_after_seconds=RETRY_AFTER,
-            fault_delay_seconds=FAULT_DELAY,
-            **settings,
-        )
-        app = Litestar(
-            [paystack_simulator.create_router(state, config)],
-            openapi_config=None,
-            on_shutdown=[state.cancel_background],
-        )
-        with serve(app) as url:
-            yield Sandbox(url=url, state=state, receiver=receiver)
-
-
-@pytest.fixture(scope="module")
-def sandbox_module() -> Iterator[Sandbox]:
-    yield from sandbox_server()
+def sandbox_config(hooks_url: str, **settings: Any) -> SandboxConfig:
+    return SandboxConfig(
+        paystack_webhook_url=f"{hooks_url}/hooks/paystack",
+        webhook_retry_delays=WEBHOOK_RETRIES,
+        paystack_refund_settle_seconds=0.05,
+        paystack_retry_after_seconds=RETRY_AFTER,
+        fault_delay_seconds=FAULT_DELAY,
+        **settings,
+    )
 
 
 @pytest.fixture
-def sandbox(sandbox_module: Sandbox) -> Sandbox:
-    # Each test counts from zero; transactions are kept apart by unique references.
-    with sandbox_module.state.lock:
-        sandbox_module.state.paystack.received.clear()
-        sandbox_module.state.paystack.faults.clear()
-    sandbox_module.receiver.clear()
-    return sandbox_module
+def sandbox(sandbox_server: Sandbox) -> Sandbox:
+    return sandbox_server.cleared()
 
 
 class RecordedSleep:
@@ -452,9 +436,11 @@ async def refunds_at_paystack(sandbox: Sandbox, reference: str) -> list[dict[str
 @pytest.fixture(scope="module")
 def variant_sandbox() -> Iterator[Sandbox]:
     """Fees passed on to customers; unknown references answered 400 (the field variant)."""
-    yield from sandbox_server(
-        paystack_pass_fees_to_customer=True, paystack_unknown_reference_status=400
+    variant = partial(
+        sandbox_config, paystack_pass_fees_to_customer=True, paystack_unknown_reference_status=400
     )
+    with serve_sandbox(variant, Sandbox) as server:
+        yield server
 
 
 async def test_verify_compares_the_requested_amount_when_fees_are_passed_on(

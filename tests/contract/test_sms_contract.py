@@ -38,10 +38,10 @@ from getiickets.ports.notifications import (
     SmsSender,
 )
 from getiickets.sandbox import twilio as twilio_simulator
-from getiickets.sandbox.app import create_sandbox_app
 from getiickets.sandbox.config import SandboxConfig
-from getiickets.sandbox.state import FaultKind, SandboxState
-from tests.contract.live_server import Received, Receiver, eventually, serve
+from getiickets.sandbox.state import FaultKind
+from tests.contract.live_server import Received, eventually
+from tests.contract.sandbox_server import SandboxServer
 
 pytestmark = pytest.mark.contract
 
@@ -68,12 +68,10 @@ def sms(key: str = "key-1", to: str = NIGERIAN_MOBILE, **changes: Any) -> SmsMes
 # ------------------------------------------------------------------ servers
 
 
-@dataclass(frozen=True)
-class Sandbox:
-    url: str
-    state: SandboxState
-    receiver: Receiver
-    callback_url: str
+class Sandbox(SandboxServer):
+    @property
+    def callback_url(self) -> str:
+        return f"{self.hooks_url}/hooks/twilio"
 
     @property
     def twilio_base_url(self) -> str:
@@ -97,17 +95,10 @@ class Sandbox:
         ]
 
 
-@pytest.fixture(scope="module")
-def sandbox_server() -> Iterator[Sandbox]:
-    receiver = Receiver()
-    state = SandboxState()
-    config = SandboxConfig(
+def sandbox_config(hooks_url: str) -> SandboxConfig:
+    return SandboxConfig(
         twilio_account_sid=ACCOUNT_SID, twilio_auth_token=AUTH_TOKEN, fault_delay_seconds=3.0
     )
-    with serve(receiver.app()) as hooks_url, serve(create_sandbox_app(config, state)) as url:
-        yield Sandbox(
-            url=url, state=state, receiver=receiver, callback_url=f"{hooks_url}/hooks/twilio"
-        )
 
 
 @pytest.fixture

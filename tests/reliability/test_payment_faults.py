@@ -22,13 +22,14 @@ from getiickets.domain.model.orders import OrderStatus
 from getiickets.domain.usecases.ordering import PlacedOrder
 from getiickets.domain.usecases.payments import Payments, WebhookOutcome
 from getiickets.sandbox.state import FaultKind
+from tests.contract.sandbox_server import serve_sandbox
 from tests.contract.test_paystack_adapter import (
     CLIENT_TIMEOUT,
     LOCAL,
     Sandbox,
     make_gateway,
     pay,
-    sandbox_server,
+    sandbox_config,
 )
 from tests.unit.world import CALLBACK_URL, EventOnSale, World, by_token
 
@@ -40,15 +41,13 @@ QUANTITY = 2
 
 @pytest.fixture(scope="module")
 def sandbox_module() -> Iterator[Sandbox]:
-    yield from sandbox_server()
+    with serve_sandbox(sandbox_config, Sandbox) as server:
+        yield server
 
 
 @pytest.fixture
 def sandbox(sandbox_module: Sandbox) -> Sandbox:
-    with sandbox_module.state.lock:
-        sandbox_module.state.paystack.received.clear()
-        sandbox_module.state.paystack.faults.clear()
-    return sandbox_module
+    return sandbox_module.cleared()
 
 
 @pytest.fixture
