@@ -42,7 +42,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Every key we write starts with it: several deployments can share one Redis."""
 
     paystack_secret_key: str | None = None
-    paystack_public_key: str | None = None
     paystack_base_url: str | None = None
 
     brevo_api_key: str | None = None
