@@ -11,7 +11,7 @@ Adapters are chosen by configuration:
   sandbox is mounted in the app at /sandbox and payments, and unconfigured mail and
   SMS, go to its simulators (a server without either is refused by the settings);
 - BREVO_API_KEY / TWILIO_* unset outside the sandbox -> messages are skipped with a
-  warning (seed behaviour).
+  warning, and the message is marked skipped rather than failed.
 
 Clients (database engine, Redis, HTTP, S3) are resources: opened once per process
 in the app's lifespan or the worker's start, closed on shutdown.

@@ -1,7 +1,8 @@
 """Settings: the only place that reads the environment.
 
-Variable names are the seed's (PAYSTACK_SECRET_KEY, BREVO_API_KEY, TWILIO_*, AWS_*,
-REDIS_URL, DATABASE_URL, DIRECT_URL) plus a few of ours. Nothing set at all gives
+Variable names are the providers' usual ones (PAYSTACK_SECRET_KEY, BREVO_API_KEY,
+TWILIO_*, AWS_*, REDIS_URL, DATABASE_URL, DIRECT_URL) plus a few of ours, each the
+field's name in capitals; the README's configuration table lists them all. Nothing set at all gives
 the embedded default: SQLite under ``var/``, in-memory hot state, local files and
 the provider simulators mounted in the app. Anywhere else the simulators run only
 when ``SANDBOX=true`` asks for them by name, and ``check_safe_to_serve`` is the one
