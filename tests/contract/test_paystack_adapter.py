@@ -122,11 +122,14 @@ class RecordedSleep:
         self.delays.append(seconds)
 
 
+def paystack_client() -> httpx.AsyncClient:
+    """The gateway's client, impatient enough that an injected timeout is one."""
+    return create_paystack_client(timeout=CLIENT_TIMEOUT, connect_timeout=1.0, verify=LOCAL)
+
+
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with create_paystack_client(
-        timeout=CLIENT_TIMEOUT, connect_timeout=1.0, verify=LOCAL
-    ) as client:
+    async with paystack_client() as client:
         yield client
 
 

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from getiickets.adapters.paystack import PaystackGateway, create_paystack_client
+from getiickets.adapters.paystack import PaystackGateway
 from getiickets.domain.model.errors import PaymentProviderUnavailableError
 from getiickets.domain.model.orders import OrderStatus
 from getiickets.domain.usecases.ordering import PlacedOrder
@@ -24,11 +24,10 @@ from getiickets.domain.usecases.payments import Payments, WebhookOutcome
 from getiickets.sandbox.state import FaultKind
 from tests.contract.sandbox_server import serve_sandbox
 from tests.contract.test_paystack_adapter import (
-    CLIENT_TIMEOUT,
-    LOCAL,
     Sandbox,
     make_gateway,
     pay,
+    paystack_client,
     sandbox_config,
 )
 from tests.unit.world import CALLBACK_URL, EventOnSale, World, by_token
@@ -52,9 +51,7 @@ def sandbox(sandbox_module: Sandbox) -> Sandbox:
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with create_paystack_client(
-        timeout=CLIENT_TIMEOUT, connect_timeout=1.0, verify=LOCAL
-    ) as client:
+    async with paystack_client() as client:
         yield client
 
 
