@@ -10,12 +10,15 @@ Database backends for the repository and unit-of-work contracts:
   migrated once per session and emptied before each test.
 
 Other contract modules may reuse ``migrated_postgres_url`` and ``sqlite_url``.
+
+The provider adapters' modules share ``sandbox_server``: the sandbox app served for
+real, one per module, configured by the module's ``sandbox_config``.
 """
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -27,6 +30,7 @@ from getiickets.adapters.sqlalchemy.metadata import all_tables
 from getiickets.adapters.sqlalchemy.migrate import upgrade
 from getiickets.adapters.sqlalchemy.unit_of_work import SqlAlchemyUnitOfWork
 from getiickets.ports.unit_of_work import UnitOfWorkFactory
+from tests.contract.sandbox_server import SandboxServer, serve_sandbox
 
 _HERE = Path(__file__).parent
 
@@ -42,6 +46,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if _HERE in item.path.parents:
             item.add_marker(pytest.mark.contract)
+
+
+@pytest.fixture(scope="module")
+def sandbox_server(request: pytest.FixtureRequest) -> Iterator[SandboxServer]:
+    """The sandbox for the requesting module, configured by its ``sandbox_config(hooks_url)``
+    (a ``SandboxConfig`` whose webhook URLs point at ``hooks_url``) and given as its
+    ``Sandbox`` class: a ``SandboxServer`` with the module's own helpers."""
+    module = request.module
+    with serve_sandbox(module.sandbox_config, getattr(module, "Sandbox", SandboxServer)) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

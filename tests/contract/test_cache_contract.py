@@ -15,6 +15,7 @@ import pytest
 from getiickets.adapters.memory import InMemoryCache
 from getiickets.adapters.redis.cache import RedisCache
 from getiickets.adapters.system.clock import SystemClock
+from getiickets.entrypoints.metrics import Metrics, observed_store
 from getiickets.ports.hot_state import Cache
 from tests.contract.hot_state_backends import redis_client
 
@@ -105,14 +106,20 @@ async def test_incr_refuses_a_value_that_is_not_a_number(cache: Cache) -> None:
 
 
 @pytest.mark.redis
-async def test_redis_cache_counts_hits_and_misses(redis_url: str, redis_prefix: str) -> None:
+async def test_redis_cache_hits_and_misses_are_exported(redis_url: str, redis_prefix: str) -> None:
+    # As the composition root wires it: the exporter counts what the cache answers.
+    metrics = Metrics()
     async with redis_client(redis_url) as client:
-        cache = RedisCache(client, prefix=redis_prefix)
+        cache = observed_store(RedisCache(client, prefix=redis_prefix), "cache", metrics)
         await cache.set("k", b"v", MINUTE)
 
         await cache.get("k")
         await cache.get("k")
         await cache.get("missing")
 
-        assert (cache.hits, cache.misses, cache.errors) == (2, 1, 0)
+        counted = [
+            metrics.registry.get_sample_value("getiickets_cache_requests_total", {"result": result})
+            for result in ("hit", "miss")
+        ]
+        assert counted == [2, 1]
         assert await client.get(f"{redis_prefix}k") == b"v"  # namespaced by the prefix

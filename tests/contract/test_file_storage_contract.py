@@ -38,7 +38,7 @@ START = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 BASE_URL = "http://testserver/files"
 SIGNING_KEY = b"contract-test-file-signing-key"
 MAX_BYTES = 64 * 1024
-S3_REGION = "us-east-2"  # the seed's default; outside us-east-1 buckets need a location
+S3_REGION = "us-east-2"  # AWS_REGION's default; outside us-east-1 buckets need a location
 S3_BUCKET = "getiickets-contract"
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4

@@ -39,10 +39,10 @@ from getiickets.ports.notifications import (
     ProviderNotConfiguredError,
 )
 from getiickets.sandbox import brevo as brevo_simulator
-from getiickets.sandbox.app import create_sandbox_app
 from getiickets.sandbox.config import SandboxConfig
-from getiickets.sandbox.state import FaultKind, SandboxState
-from tests.contract.live_server import Received, Receiver, eventually, serve
+from getiickets.sandbox.state import FaultKind
+from tests.contract.live_server import Received, eventually
+from tests.contract.sandbox_server import SandboxServer
 
 pytestmark = pytest.mark.contract
 
@@ -69,12 +69,7 @@ def email(key: str = "key-1", **changes: Any) -> EmailMessage:
 # ------------------------------------------------------------------ servers
 
 
-@dataclass(frozen=True)
-class Sandbox:
-    url: str
-    state: SandboxState
-    receiver: Receiver
-
+class Sandbox(SandboxServer):
     @property
     def brevo_base_url(self) -> str:
         return f"{self.url}/brevo/v3"
@@ -103,20 +98,14 @@ class Sandbox:
         ]
 
 
-@pytest.fixture(scope="module")
-def sandbox_server() -> Iterator[Sandbox]:
-    receiver = Receiver()
-    state = SandboxState()
-    with serve(receiver.app()) as hooks_url:
-        config = SandboxConfig(
-            brevo_api_key=API_KEY,
-            brevo_webhook_url=f"{hooks_url}/hooks/brevo",
-            brevo_webhook_token=WEBHOOK_TOKEN,
-            webhook_retry_delays=(0.1, 0.1),
-            fault_delay_seconds=3.0,
-        )
-        with serve(create_sandbox_app(config, state)) as url:
-            yield Sandbox(url=url, state=state, receiver=receiver)
+def sandbox_config(hooks_url: str) -> SandboxConfig:
+    return SandboxConfig(
+        brevo_api_key=API_KEY,
+        brevo_webhook_url=f"{hooks_url}/hooks/brevo",
+        brevo_webhook_token=WEBHOOK_TOKEN,
+        webhook_retry_delays=(0.1, 0.1),
+        fault_delay_seconds=3.0,
+    )
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -19,7 +19,6 @@ from typing import Protocol
 import httpx
 import msgspec
 import pytest
-from litestar import Litestar
 
 from getiickets.adapters.memory import InMemoryClock, InMemoryIdGenerator, InMemoryPaymentGateway
 from getiickets.adapters.paystack import PaystackGateway, RetryPolicy, create_paystack_client
@@ -39,8 +38,8 @@ from getiickets.domain.model.payments import (
 from getiickets.ports.payments import PaymentGateway, PaymentRequest
 from getiickets.sandbox import paystack as paystack_simulator
 from getiickets.sandbox.config import DEFAULT_PAYSTACK_SECRET_KEY, SandboxConfig
-from getiickets.sandbox.state import SandboxState
-from tests.contract.live_server import Received, Receiver, eventually, serve
+from tests.contract.live_server import Received, eventually
+from tests.contract.sandbox_server import SandboxServer
 
 pytestmark = pytest.mark.contract
 
@@ -103,12 +102,7 @@ class FakeCustomer:
 # ------------------------------------------------------------------ sandbox
 
 
-@dataclass(frozen=True)
-class Sandbox:
-    url: str
-    state: SandboxState
-    receiver: Receiver
-
+class Sandbox(SandboxServer):
     def charge_events(self, ref: str) -> list[Received]:
         return [
             post
@@ -118,24 +112,13 @@ class Sandbox:
         ]
 
 
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[Sandbox]:
-    receiver = Receiver()
-    state = SandboxState()
-    with serve(receiver.app()) as hooks_url:
-        config = SandboxConfig(
-            paystack_webhook_url=f"{hooks_url}/hooks/paystack",
-            webhook_retry_delays=(0.05, 0.1),
-            paystack_refund_settle_seconds=0.05,
-            fault_delay_seconds=1.0,
-        )
-        app = Litestar(
-            [paystack_simulator.create_router(state, config)],
-            openapi_config=None,
-            on_shutdown=[state.cancel_background],
-        )
-        with serve(app) as url:
-            yield Sandbox(url=url, state=state, receiver=receiver)
+def sandbox_config(hooks_url: str) -> SandboxConfig:
+    return SandboxConfig(
+        paystack_webhook_url=f"{hooks_url}/hooks/paystack",
+        webhook_retry_delays=(0.05, 0.1),
+        paystack_refund_settle_seconds=0.05,
+        fault_delay_seconds=1.0,
+    )
 
 
 class BrowserCustomer:
@@ -178,7 +161,7 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
         )
         yield Backend(gateway=fake, customer=FakeCustomer(fake))
         return
-    sandbox: Sandbox = request.getfixturevalue("sandbox")
+    sandbox: Sandbox = request.getfixturevalue("sandbox_server")
     retry = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05)
     async with (
         create_paystack_client(timeout=2.0, verify=LOCAL) as client,

@@ -15,8 +15,8 @@ import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,6 @@ import httpx
 import msgspec
 import pytest
 import yaml
-from litestar import Litestar
 from openapi_schema_validator import OAS30Validator
 
 from getiickets.adapters.memory import InMemoryCache, InMemoryClock
@@ -45,8 +44,9 @@ from getiickets.domain.model.payments import (
 from getiickets.ports.payments import PaymentRequest
 from getiickets.sandbox import paystack as paystack_simulator
 from getiickets.sandbox.config import DEFAULT_PAYSTACK_SECRET_KEY, SandboxConfig
-from getiickets.sandbox.state import Delivery, FaultKind, SandboxState
-from tests.contract.live_server import Received, Receiver, eventually, serve
+from getiickets.sandbox.state import Delivery, FaultKind
+from tests.contract.live_server import Received, eventually
+from tests.contract.sandbox_server import SandboxServer, serve_sandbox
 
 pytestmark = pytest.mark.contract
 
@@ -65,12 +65,7 @@ EXCERPT = Path(__file__).parent / "data" / "paystack_openapi_excerpt.yaml"
 REFERENCE_SPEC = os.environ.get("PAYSTACK_OPENAPI")
 
 
-@dataclass(frozen=True)
-class Sandbox:
-    url: str
-    state: SandboxState
-    receiver: Receiver
-
+class Sandbox(SandboxServer):
     @property
     def api(self) -> str:
         return f"{self.url}/paystack"
@@ -88,6 +83,15 @@ class Sandbox:
         with self.state.lock:
             self.state.paystack.fail_next(count, kind)
 
+    def cleared(self) -> Sandbox:
+        """This sandbox with no request, planned fault or webhook on record: each test
+        counts from zero (transactions are kept apart by unique references)."""
+        with self.state.lock:
+            self.state.paystack.received.clear()
+            self.state.paystack.faults.clear()
+        self.receiver.clear()
+        return self
+
     def events(self, name: str, reference: str) -> list[Received]:
         def about(post: Received) -> bool:
             event = msgspec.json.decode(post.body)
@@ -98,40 +102,20 @@ class Sandbox:
         return [post for post in self.receiver.received("paystack") if about(post)]
 
 
-def sandbox_server(**settings: Any) -> Iterator[Sandbox]:
-    receiver = Receiver()
-    state = SandboxState()
-    with serve(receiver.app()) as hooks_url:
-        config = SandboxConfig(
-            paystack_webhook_url=f"{hooks_url}/hooks/paystack",
-            webhook_retry_delays=WEBHOOK_RETRIES,
-            paystack_refund_settle_seconds=0.05,
-            paystack_retry_after_seconds=RETRY_AFTER,
-            fault_delay_seconds=FAULT_DELAY,
-            **settings,
-        )
-        app = Litestar(
-            [paystack_simulator.create_router(state, config)],
-            openapi_config=None,
-            on_shutdown=[state.cancel_background],
-        )
-        with serve(app) as url:
-            yield Sandbox(url=url, state=state, receiver=receiver)
-
-
-@pytest.fixture(scope="module")
-def sandbox_module() -> Iterator[Sandbox]:
-    yield from sandbox_server()
+def sandbox_config(hooks_url: str, **settings: Any) -> SandboxConfig:
+    return SandboxConfig(
+        paystack_webhook_url=f"{hooks_url}/hooks/paystack",
+        webhook_retry_delays=WEBHOOK_RETRIES,
+        paystack_refund_settle_seconds=0.05,
+        paystack_retry_after_seconds=RETRY_AFTER,
+        fault_delay_seconds=FAULT_DELAY,
+        **settings,
+    )
 
 
 @pytest.fixture
-def sandbox(sandbox_module: Sandbox) -> Sandbox:
-    # Each test counts from zero; transactions are kept apart by unique references.
-    with sandbox_module.state.lock:
-        sandbox_module.state.paystack.received.clear()
-        sandbox_module.state.paystack.faults.clear()
-    sandbox_module.receiver.clear()
-    return sandbox_module
+def sandbox(sandbox_server: Sandbox) -> Sandbox:
+    return sandbox_server.cleared()
 
 
 class RecordedSleep:
@@ -144,11 +128,14 @@ class RecordedSleep:
         self.delays.append(seconds)
 
 
+def paystack_client() -> httpx.AsyncClient:
+    """The gateway's client, impatient enough that an injected timeout is one."""
+    return create_paystack_client(timeout=CLIENT_TIMEOUT, connect_timeout=1.0, verify=LOCAL)
+
+
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with create_paystack_client(
-        timeout=CLIENT_TIMEOUT, connect_timeout=1.0, verify=LOCAL
-    ) as client:
+    async with paystack_client() as client:
         yield client
 
 
@@ -340,8 +327,8 @@ async def test_a_duplicate_reference_is_answered_with_the_checkout_already_given
     assert again == first
     # The second really asked Paystack, met duplicate_reference and recovered.
     assert sandbox.calls("POST", "/transaction/initialize") == 2
-    page = await first_process.list_transactions(per_page=100)
-    assert [row.reference for row in page.items].count(request.reference) == 1
+    listed = await transactions_at_paystack(sandbox, perPage="100")
+    assert [row["reference"] for row in listed["data"]].count(request.reference) == 1
 
 
 async def test_a_duplicate_nobody_here_remembers_is_refused_with_a_reason(
@@ -370,8 +357,8 @@ async def test_an_initialize_whose_answer_was_lost_is_not_invented(
         await gateway.initialize(request)
 
     assert sandbox.calls("POST", "/transaction/initialize") == 2
-    page = await gateway.list_transactions(per_page=100)
-    assert [row.reference for row in page.items].count(request.reference) == 1
+    listed = await transactions_at_paystack(sandbox, perPage="100")
+    assert [row["reference"] for row in listed["data"]].count(request.reference) == 1
 
 
 # ------------------------------------------------------------------ refunds are never doubled
@@ -443,6 +430,16 @@ async def test_refunding_a_processed_refund_again_reports_it_processed(
     assert (again.status, again.amount) == (RefundStatus.PROCESSED, PRICE)
 
 
+async def transactions_at_paystack(sandbox: Sandbox, **params: str) -> dict[str, Any]:
+    """``GET /transaction``, as an operator's tool would read it: data and meta."""
+    headers = {"Authorization": f"Bearer {SECRET}"}
+    async with httpx.AsyncClient(base_url=sandbox.api, headers=headers, verify=LOCAL) as raw:
+        listed = await raw.get("/transaction", params=params)
+    assert listed.status_code == 200
+    body: dict[str, Any] = listed.json()
+    return body
+
+
 async def refunds_at_paystack(sandbox: Sandbox, reference: str) -> list[dict[str, Any]]:
     headers = {"Authorization": f"Bearer {SECRET}"}
     async with httpx.AsyncClient(base_url=sandbox.api, headers=headers, verify=LOCAL) as raw:
@@ -458,9 +455,11 @@ async def refunds_at_paystack(sandbox: Sandbox, reference: str) -> list[dict[str
 @pytest.fixture(scope="module")
 def variant_sandbox() -> Iterator[Sandbox]:
     """Fees passed on to customers; unknown references answered 400 (the field variant)."""
-    yield from sandbox_server(
-        paystack_pass_fees_to_customer=True, paystack_unknown_reference_status=400
+    variant = partial(
+        sandbox_config, paystack_pass_fees_to_customer=True, paystack_unknown_reference_status=400
     )
+    with serve_sandbox(variant, Sandbox) as server:
+        yield server
 
 
 async def test_verify_compares_the_requested_amount_when_fees_are_passed_on(
@@ -472,9 +471,9 @@ async def test_verify_compares_the_requested_amount_when_fees_are_passed_on(
 
     verification = await gateway.verify(request.reference)
 
-    charged = (await gateway.list_transactions(status="success", per_page=100)).items
-    mine = next(row for row in charged if row.reference == request.reference)
-    assert mine.charged.amount == PRICE.amount + paystack_simulator.fee_for(PRICE.amount)
+    charged = await transactions_at_paystack(variant_sandbox, status="success", perPage="100")
+    mine = next(row for row in charged["data"] if row["reference"] == request.reference)
+    assert mine["amount"] == PRICE.amount + paystack_simulator.fee_for(PRICE.amount)
     assert verification.amount == PRICE
 
 
@@ -507,21 +506,23 @@ async def test_an_empty_reference_never_reaches_paystack(
     assert answer.json() == {"status": False, "message": "Transaction ID should be numeric."}
 
 
-async def test_transactions_are_listed_newest_first_by_status(gateway: PaystackGateway) -> None:
+async def test_the_simulator_lists_transactions_newest_first_by_status(
+    gateway: PaystackGateway, sandbox: Sandbox
+) -> None:
     unpaid = payment()
     await gateway.initialize(unpaid)
     settled = await paid(gateway)
 
-    successes = await gateway.list_transactions(status=PaymentStatus.SUCCESS, per_page=100)
-    newest = await gateway.list_transactions(per_page=1)
+    successes = await transactions_at_paystack(sandbox, status="success", perPage="100")
+    newest = await transactions_at_paystack(sandbox, perPage="1")
 
-    assert settled.reference in {row.reference for row in successes.items}
-    assert unpaid.reference not in {row.reference for row in successes.items}
-    assert all(row.status is PaymentStatus.SUCCESS for row in successes.items)
-    assert [row.reference for row in newest.items] == [settled.reference]
-    assert newest.per_page == 1
-    assert newest.total >= 2
-    assert newest.items[0].id > 2**53  # beyond a double: Paystack's ids are 64-bit
+    assert settled.reference in {row["reference"] for row in successes["data"]}
+    assert unpaid.reference not in {row["reference"] for row in successes["data"]}
+    assert all(row["status"] == PaymentStatus.SUCCESS for row in successes["data"])
+    assert [row["reference"] for row in newest["data"]] == [settled.reference]
+    assert newest["meta"]["perPage"] == 1
+    assert newest["meta"]["total"] >= 2
+    assert newest["data"][0]["id"] > 2**53  # beyond a double: Paystack's ids are 64-bit
 
 
 # ------------------------------------------------------------------ webhooks

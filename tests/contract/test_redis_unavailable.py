@@ -8,6 +8,7 @@ deadlines end the wait). Neither needs a Redis server.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
@@ -22,6 +23,7 @@ from getiickets.adapters.redis.sessions import RedisSessionStore
 from getiickets.domain.model.accounts import Role, Session
 from getiickets.domain.model.errors import CacheUnavailableError
 from getiickets.domain.model.inventory import Hold
+from getiickets.entrypoints.metrics import Metrics, observed_store
 from tests.contract.hot_state_backends import START, FixedFacts, redis_client
 
 CLOSED_PORT_URL = "redis://127.0.0.1:1/0"
@@ -104,20 +106,31 @@ async def test_a_closed_port_leaves_sessions_to_the_durable_store_fast() -> None
         assert time.monotonic() - started < 2 * REFUSED_WITHIN
 
 
-async def test_a_closed_port_makes_the_cache_miss_and_count_errors() -> None:
+async def test_a_closed_port_makes_the_cache_miss_and_count_errors(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    metrics = Metrics()
     async with redis_client(CLOSED_PORT_URL) as client:
-        cache = RedisCache(client)
+        # As the composition root wires it: the exporter counts hits and misses.
+        cache = observed_store(RedisCache(client), "cache", metrics)
 
-        got, _, _, counted, pinged = await asyncio.gather(
-            cache.get("k"),
-            cache.set("k", b"v", timedelta(minutes=1)),
-            cache.delete("k"),
-            cache.incr("n"),
-            ping(client, timeout=1.0),
-        )
+        with caplog.at_level(logging.WARNING, logger="getiickets.adapters.redis.cache"):
+            got, _, _, counted, pinged = await asyncio.gather(
+                cache.get("k"),
+                cache.set("k", b"v", timedelta(minutes=1)),
+                cache.delete("k"),
+                cache.incr("n"),
+                ping(client, timeout=1.0),
+            )
 
         assert (got, counted, pinged) == (None, 0, False)
-        assert (cache.hits, cache.misses, cache.errors) == (0, 1, 4)
+        exported = [
+            metrics.registry.get_sample_value("getiickets_cache_requests_total", {"result": result})
+            for result in ("hit", "miss")
+        ]
+        assert exported == [0, 1]
+        errors = [r for r in caplog.records if r.getMessage().startswith("cache ")]
+        assert len(errors) == 4
 
 
 async def test_a_silent_server_fails_inventory_and_sessions_at_their_deadline(
@@ -143,16 +156,22 @@ async def test_a_silent_server_fails_inventory_and_sessions_at_their_deadline(
 
 
 async def test_a_silent_server_makes_the_cache_miss_at_its_read_timeout(
-    silent_server_url: str,
+    silent_server_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    metrics = Metrics()
     async with redis_client(silent_server_url) as client:
-        cache = RedisCache(client, read_timeout=DEADLINE)
+        cache = observed_store(RedisCache(client, read_timeout=DEADLINE), "cache", metrics)
         started = time.monotonic()
 
-        assert await cache.get("k") is None
+        with caplog.at_level(logging.WARNING, logger="getiickets.adapters.redis.cache"):
+            assert await cache.get("k") is None
 
         assert DEADLINE <= time.monotonic() - started < DEADLINE + 0.5
-        assert (cache.misses, cache.errors) == (1, 1)
+        misses = metrics.registry.get_sample_value(
+            "getiickets_cache_requests_total", {"result": "miss"}
+        )
+        errors = [r for r in caplog.records if r.getMessage().startswith("cache ")]
+        assert (misses, len(errors)) == (1, 1)
         assert await ping(client, timeout=DEADLINE) is False
 
 

@@ -9,8 +9,8 @@ Every test here runs against both backends:
   (the server's keys under a prefix of its own, removed afterwards) and
   TICKET_SIGNING_KEY: the production shape, with payments going to the sandbox because
   SANDBOX=true says so;
-- ``postgres-pooler``: PostgreSQL alone (the SQL inventory, no Redis) through the
-  seed's pooler URL, ``?pgbouncer=true&connection_limit=1``: one connection for
+- ``postgres-pooler``: PostgreSQL alone (the SQL inventory, no Redis) through a
+  pooler URL, ``?pgbouncer=true&connection_limit=1``: one connection for
   everything, so any use case that waits for a second connection while holding one
   deadlocks here (payments did).
 
@@ -49,7 +49,7 @@ BACKENDS = (
     pytest.param("postgres-pooler", id="postgres-pooler", marks=[pytest.mark.postgres]),
 )
 POOLER_QUERY = "pgbouncer=true&connection_limit=1"
-"""The seed's own pooler configuration (Supabase): one connection per process."""
+"""A transaction pooler's usual configuration (Supabase's, for one): one connection per process."""
 SHORT_TTL_SECONDS = 3
 """Below the 60 s that RESERVATION_TTL_SECONDS allows: set on the settings object after
 ``load_settings``, so that expiry and late payments happen within a test's patience."""

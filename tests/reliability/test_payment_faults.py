@@ -16,19 +16,19 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from getiickets.adapters.paystack import PaystackGateway, create_paystack_client
+from getiickets.adapters.paystack import PaystackGateway
 from getiickets.domain.model.errors import PaymentProviderUnavailableError
 from getiickets.domain.model.orders import OrderStatus
 from getiickets.domain.usecases.ordering import PlacedOrder
 from getiickets.domain.usecases.payment_inbox import WebhookOutcome
 from getiickets.sandbox.state import FaultKind
+from tests.contract.sandbox_server import serve_sandbox
 from tests.contract.test_paystack_adapter import (
-    CLIENT_TIMEOUT,
-    LOCAL,
     Sandbox,
     make_gateway,
     pay,
-    sandbox_server,
+    paystack_client,
+    sandbox_config,
 )
 from tests.unit.world import EventOnSale, World, by_token
 
@@ -40,22 +40,18 @@ QUANTITY = 2
 
 @pytest.fixture(scope="module")
 def sandbox_module() -> Iterator[Sandbox]:
-    yield from sandbox_server()
+    with serve_sandbox(sandbox_config, Sandbox) as server:
+        yield server
 
 
 @pytest.fixture
 def sandbox(sandbox_module: Sandbox) -> Sandbox:
-    with sandbox_module.state.lock:
-        sandbox_module.state.paystack.received.clear()
-        sandbox_module.state.paystack.faults.clear()
-    return sandbox_module
+    return sandbox_module.cleared()
 
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with create_paystack_client(
-        timeout=CLIENT_TIMEOUT, connect_timeout=1.0, verify=LOCAL
-    ) as client:
+    async with paystack_client() as client:
         yield client
 
 

@@ -422,7 +422,7 @@ async def test_only_the_owner_sees_the_sales_summary(world: World) -> None:
 
 async def test_given_a_cached_event_then_its_availability_is_still_read_live(world: World) -> None:
     show = await world.a_published_event()
-    await world.catalog.get_event(show.event_id)  # now cached under the seed's key
+    await world.catalog.get_event(show.event_id)  # now cached under event:<id>
     assert await world.cache.get(f"event:{show.event_id}") is not None
 
     await world.place_order(show, regular=3)

@@ -1,6 +1,6 @@
 """The one-connection rule: no inventory or provider call while a unit of work is open.
 
-With the seed's pooler URL (``connection_limit=1``) such a call waits forever for the
+Through a pooler URL with ``connection_limit=1`` such a call waits forever for the
 connection its own unit holds. The fakes refuse it (``adapters/memory/connections``),
 so every story in the unit suite also proves the rule; these tests prove the fakes
 refuse, and walk the payment paths that used to break it.

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from getiickets.entrypoints.settings import SettingsError, check_safe_to_serve, load_settings
+from getiickets.entrypoints.settings import (
+    Settings,
+    SettingsError,
+    check_safe_to_serve,
+    load_settings,
+)
 
 
 def test_nothing_set_is_the_embedded_default() -> None:
@@ -20,7 +26,7 @@ def test_nothing_set_is_the_embedded_default() -> None:
     assert settings.reservation_ttl_seconds == 900
 
 
-def test_the_seeds_names_pick_the_real_services() -> None:
+def test_the_provider_variables_pick_the_real_services() -> None:
     settings = load_settings(
         {
             "DATABASE_URL": "postgresql://app@pooler:6543/db?pgbouncer=true&connection_limit=1",
@@ -61,6 +67,35 @@ def test_blank_values_count_as_unset() -> None:
 def test_a_value_of_the_wrong_kind_is_refused_by_name(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
         load_settings({name: value})
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PORT", "0"),
+        ("PORT", "70000"),
+        ("DB_POOL_TIMEOUT_SECONDS", "0"),
+        ("DB_STATEMENT_TIMEOUT_MS", "0"),
+        ("QUEUE_JOINS_PER_CLIENT_PER_MINUTE", "0"),
+    ],
+)
+def test_a_value_out_of_its_range_is_refused_naming_variable_and_value(
+    name: str, value: str
+) -> None:
+    with pytest.raises(SettingsError, match=rf"^{name} must be .*, got '{value}'$"):
+        load_settings({name: value})
+
+
+def test_the_refusal_names_the_value_as_given() -> None:
+    with pytest.raises(SettingsError, match=r"^PORT must be a whole number, got 'eighty'$"):
+        load_settings({"PORT": " eighty "})
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("on", True), ("OFF", False), ("1", True), ("No", False)]
+)
+def test_booleans_take_the_usual_spellings(value: str, expected: bool) -> None:
+    assert load_settings({"LOG_JSON": value}).log_json is expected
 
 
 def test_a_reservation_shorter_than_a_minute_is_refused() -> None:
@@ -156,3 +191,26 @@ def test_sandbox_is_read_by_name_as_a_boolean() -> None:
     assert load_settings({}).sandbox is False
     with pytest.raises(SettingsError, match="SANDBOX"):
         load_settings({"SANDBOX": "sometimes"})
+
+
+# ------------------------------------------------------------- documented
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+READ_BY_LIBRARIES = {"PROMETHEUS_MULTIPROC_DIR"}
+"""Variables the README documents that a library reads, not ``Settings``."""
+
+
+def _configuration_table() -> set[str]:
+    """The variable names in the first column of the README's configuration table."""
+    section = README.read_text().split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    return {name for row in rows for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", row.split("|")[1])}
+
+
+def test_every_setting_is_in_the_readme_configuration_table_and_nothing_else() -> None:
+    documented = _configuration_table()
+    settings = {field.upper() for field in Settings.__struct_fields__}
+
+    assert settings - documented == set(), "settings the README does not document"
+    assert documented - settings - READ_BY_LIBRARIES == set(), "documented, read by nothing"

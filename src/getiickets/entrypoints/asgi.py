@@ -86,4 +86,4 @@ def build_app(
                     await worker_task
                 await state.cancel_background()
 
-    return create_app(None, lifespan=[lifespan], extra_routes=extra_routes)
+    return create_app(lifespan=[lifespan], extra_routes=extra_routes)

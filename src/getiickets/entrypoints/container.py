@@ -11,7 +11,7 @@ Adapters are chosen by configuration:
   sandbox is mounted in the app at /sandbox and payments, and unconfigured mail and
   SMS, go to its simulators (a server without either is refused by the settings);
 - BREVO_API_KEY / TWILIO_* unset outside the sandbox -> messages are skipped with a
-  warning (seed behaviour).
+  warning, and the message is marked skipped rather than failed.
 
 Clients (database engine, Redis, HTTP, S3) are resources: opened once per process
 in the app's lifespan or the worker's start, closed on shutdown.
@@ -86,7 +86,7 @@ from getiickets.entrypoints.metrics import (
     upload_observer,
 )
 from getiickets.entrypoints.services import ReadinessCheck, ServedFiles, Services
-from getiickets.entrypoints.settings import Settings, SettingsError
+from getiickets.entrypoints.settings import Settings, check_safe_to_serve
 from getiickets.ports.clock import Clock
 from getiickets.ports.files import FileStorage
 from getiickets.ports.hot_state import Cache, RateLimiter, SessionStore
@@ -238,32 +238,24 @@ def _waiting_line(settings: Settings, redis: Any, metrics: Metrics) -> WaitingLi
 def _queue_sealer(settings: Settings) -> TokenSealer:
     """Queue and admission tokens are sealed with a key derived from the ticket key, so
     every process agrees on it and nobody has to set another secret."""
-    if settings.ticket_signing_key:
-        secret = settings.ticket_signing_key
-    elif settings.is_embedded:
-        secret = _local_secret(settings.data_dir / SIGNING_KEY_FILE)
-    else:
-        raise SettingsError("TICKET_SIGNING_KEY is required with DATABASE_URL")
+    secret = _ticket_secret(settings)
     return TokenSealer(hmac.digest(secret.encode(), b"getiickets waiting room", "sha256"))
 
 
+def _ticket_secret(settings: Settings) -> str:
+    """TICKET_SIGNING_KEY; in the embedded default, a secret kept under DATA_DIR. (A server
+    without the key is refused by ``check_safe_to_serve`` before anything is built.)"""
+    return settings.ticket_signing_key or _local_secret(settings.data_dir / SIGNING_KEY_FILE)
+
+
 def _signer(settings: Settings) -> Ed25519TicketSigner:
-    if settings.ticket_signing_key:
-        return Ed25519TicketSigner.from_seed_text(settings.ticket_signing_key)
-    if not settings.is_embedded:
-        raise SettingsError(
-            "TICKET_SIGNING_KEY is required with DATABASE_URL: every process must sign "
-            "and check tickets with the same key"
-        )
-    return Ed25519TicketSigner.from_seed_text(_local_secret(settings.data_dir / SIGNING_KEY_FILE))
+    return Ed25519TicketSigner.from_seed_text(_ticket_secret(settings))
 
 
 def _file_signing_key(settings: Settings) -> bytes:
     if settings.file_signing_key:
         return settings.file_signing_key.encode()
-    if settings.ticket_signing_key:
-        return f"files:{settings.ticket_signing_key}".encode()
-    return f"files:{_local_secret(settings.data_dir / SIGNING_KEY_FILE)}".encode()
+    return f"files:{_ticket_secret(settings)}".encode()
 
 
 def _local_secret(path: Path) -> str:
@@ -322,10 +314,11 @@ def _gateway(settings: Settings, http: httpx.AsyncClient, cache: Cache) -> Payme
             base_url=f"{settings.public_base_url}{SANDBOX_PATH}/paystack",
             checkouts=cache,
         )
-    assert settings.paystack_secret_key is not None  # noqa: S101 - uses_sandbox_paystack
+    # Not the sandbox, so the key is set (check_safe_to_serve refuses a server without
+    # it); the gateway refuses an empty one all the same.
     return PaystackGateway(
         http,
-        settings.paystack_secret_key,
+        settings.paystack_secret_key or "",
         base_url=settings.paystack_base_url or "https://api.paystack.co",
         checkouts=cache,
     )
@@ -559,8 +552,9 @@ async def running_services(
     """Open every resource, build the services, and close everything on the way out.
 
     ``configure`` may override providers (tests swap adapters here) before anything is
-    built.
+    built. Settings a server must not run with are refused first, whoever calls.
     """
+    check_safe_to_serve(settings)
     container = Container(settings=settings)
     if configure is not None:
         configure(container)

@@ -1,4 +1,4 @@
-"""Prometheus metrics for everything the seed's monitoring section asks about.
+"""Prometheus metrics: payments, provider calls, stores, queues, the outbox, HTTP.
 
 One ``Metrics`` per process, on its own registry (so tests can build many apps). The
 domain knows nothing of it: outcomes are observed by wrapping ports and use cases

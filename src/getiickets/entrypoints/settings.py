@@ -1,7 +1,8 @@
 """Settings: the only place that reads the environment.
 
-Variable names are the seed's (PAYSTACK_SECRET_KEY, BREVO_API_KEY, TWILIO_*, AWS_*,
-REDIS_URL, DATABASE_URL, DIRECT_URL) plus a few of ours. Nothing set at all gives
+Variable names are the providers' usual ones (PAYSTACK_SECRET_KEY, BREVO_API_KEY,
+TWILIO_*, AWS_*, REDIS_URL, DATABASE_URL, DIRECT_URL) plus a few of ours, each the
+field's name in capitals; the README's configuration table lists them all. Nothing set at all gives
 the embedded default: SQLite under ``var/``, in-memory hot state, local files and
 the provider simulators mounted in the app. Anywhere else the simulators run only
 when ``SANDBOX=true`` asks for them by name, and ``check_safe_to_serve`` is the one
@@ -11,8 +12,10 @@ place that refuses settings a server must not run with.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Annotated
 
 import msgspec
 
@@ -25,22 +28,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Where we are reachable, for links in emails, callbacks and webhooks.
     app_base_url: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: Annotated[int, msgspec.Meta(ge=1, le=65_535)] = 8000
     data_dir: Path = Path("var")
 
     database_url: str | None = None
     """Application connections (may go through a pooler: ?pgbouncer=true&connection_limit=N)."""
     direct_url: str | None = None
     """Migrations: a direct connection, prepared statements allowed."""
-    db_statement_timeout_ms: int | None = 15_000
-    db_pool_timeout_seconds: float = 10.0
+    db_statement_timeout_ms: Annotated[int, msgspec.Meta(ge=1)] | None = 15_000
+    db_pool_timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = 10.0
 
     redis_url: str | None = None
     redis_key_prefix: str = "gt:"
     """Every key we write starts with it: several deployments can share one Redis."""
 
     paystack_secret_key: str | None = None
-    paystack_public_key: str | None = None
     paystack_base_url: str | None = None
 
     brevo_api_key: str | None = None
@@ -63,14 +65,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     aws_cloudfront_key_pair_id: str | None = None
     aws_cloudfront_private_key: str | None = None
 
-    reservation_ttl_seconds: int = 900
+    reservation_ttl_seconds: Annotated[int, msgspec.Meta(ge=60)] = 900
+    """A checkout needs a minute at least."""
     ticket_signing_key: str | None = None
     """Secret text from which the Ed25519 ticket key is derived; generated and kept
     under data_dir in the embedded default."""
     file_signing_key: str | None = None
     """HMAC key for local-file links; derived from the ticket key when unset."""
 
-    queue_joins_per_client_per_minute: int = 20
+    queue_joins_per_client_per_minute: Annotated[int, msgspec.Meta(ge=1)] = 20
     """Waiting-room joins one client address may make a minute (a load test on loopback
     raises it)."""
     sandbox: bool = False
@@ -119,52 +122,61 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return self.app_base_url.rstrip("/")
 
 
-_INT_FIELDS = {
-    "port",
-    "db_statement_timeout_ms",
-    "reservation_ttl_seconds",
-    "queue_joins_per_client_per_minute",
-}
-_FLOAT_FIELDS = {"db_pool_timeout_seconds"}
-_BOOL_FIELDS = {"log_json", "run_worker_in_process", "sandbox"}
+_MEANS_TRUE = {"yes": "true", "on": "true", "no": "false", "off": "false"}
+"""Spellings of a boolean that people write in environments; msgspec itself reads
+true/false/1/0 in any case."""
+_SETTINGS_TYPE = msgspec.inspect.type_info(Settings)
+assert isinstance(_SETTINGS_TYPE, msgspec.inspect.StructType)  # noqa: S101 - Settings is a Struct
+_BOOL_FIELDS = frozenset(
+    field.name
+    for field in _SETTINGS_TYPE.fields
+    if isinstance(field.type, msgspec.inspect.BoolType)
+)
+_EXPECTED = re.compile(r"Expected `(?P<type>[^`]+)`(?P<bound>[^-,]*)")
+_KINDS = {"int": "a whole number", "float": "a number", "bool": "true or false"}
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Settings from the environment (or the given mapping, for tests)."""
+    """Settings from the environment (or the given mapping, for tests).
+
+    msgspec reads the text as the field's type (``strict=False``) and checks the
+    bounds declared on ``Settings``; an error names the variable and its value.
+    """
     environ = os.environ if environ is None else environ
-    values: dict[str, object] = {}
+    values: dict[str, str] = {}
     for field in Settings.__struct_fields__:
         raw = environ.get(field.upper())
         if raw is None or raw.strip() == "":
             continue
-        values[field] = _convert(field, raw.strip())
+        raw = raw.strip()
+        if field in _BOOL_FIELDS:
+            raw = _MEANS_TRUE.get(raw.lower(), raw)
+        values[field] = raw
     try:
-        settings = msgspec.convert(values, Settings)
+        return msgspec.convert(values, Settings, strict=False, dec_hook=_decode)
     except msgspec.ValidationError as error:
-        raise SettingsError(str(error)) from error
-    if settings.reservation_ttl_seconds < 60:  # noqa: PLR2004 - a checkout needs a minute at least
-        raise SettingsError("RESERVATION_TTL_SECONDS must be at least 60")
-    return settings
+        raise _refusal(error, environ) from error
 
 
-def _convert(field: str, raw: str) -> object:
+def _decode(kind: type, value: object) -> object:
+    if kind is Path and isinstance(value, str):
+        return Path(value)
+    raise NotImplementedError(kind)
+
+
+def _refusal(error: msgspec.ValidationError, environ: Mapping[str, str]) -> SettingsError:
+    """``PORT must be a whole number, got 'eighty'`` from msgspec's error."""
+    message = str(error)
+    field = message.rpartition("`$.")[2].rstrip("`")
+    if field not in Settings.__struct_fields__:
+        return SettingsError(message)
     name = field.upper()
-    try:
-        if field in _INT_FIELDS:
-            return int(raw)
-        if field in _FLOAT_FIELDS:
-            return float(raw)
-    except ValueError as error:
-        raise SettingsError(f"{name} must be a number, got {raw!r}") from error
-    if field in _BOOL_FIELDS:
-        if raw.lower() in {"1", "true", "yes", "on"}:
-            return True
-        if raw.lower() in {"0", "false", "no", "off"}:
-            return False
-        raise SettingsError(f"{name} must be true or false, got {raw!r}")
-    if field == "data_dir":
-        return Path(raw)
-    return raw
+    expected = _EXPECTED.match(message)
+    if expected is None:
+        return SettingsError(f"{name}: {message}")
+    kind = expected["type"].removesuffix(" | null")
+    wanted = f"{_KINDS.get(kind, kind)}{expected['bound'].rstrip()}"
+    return SettingsError(f"{name} must be {wanted}, got {environ[name].strip()!r}")
 
 
 def check_safe_to_serve(settings: Settings, *, workers: int = 1) -> None:

@@ -55,12 +55,14 @@ import msgspec
 from litestar import MediaType, Request, Response, Router, get, post
 
 from getiickets.sandbox.config import SandboxConfig
-from getiickets.sandbox.state import (
-    Delivery,
-    DeliveryAttempt,
-    FaultKind,
-    SandboxState,
+from getiickets.sandbox.delivery import Retries, deliver, recorded
+from getiickets.sandbox.faults import (
+    FaultAnswers,
+    fault_answer,
+    hold_lost_answer,
+    request_received,
 )
+from getiickets.sandbox.state import FaultKind, SandboxState
 
 IDEMPOTENCY_TTL = timedelta(minutes=30)
 """The current docs page says 30 minutes (the first changelog said 15)."""
@@ -173,6 +175,7 @@ def create_router(
     +10 min, +1 h, +2 h, +8 h), each try bounded by ``config.webhook_timeout_seconds``.
     """
     provider = state.brevo
+    answers = _fault_answers(rate_limit_reset_seconds)
 
     @post(
         "/v3/smtp/email",
@@ -182,16 +185,14 @@ def create_router(
     )
     async def send_transac_email(request: Request[Any, Any, Any]) -> Response[Any]:
         raw = await request.body()
-        with state.lock:
-            provider.record(request.method, request.url.path, dict(request.headers), raw)
-            fault = provider.take_fault()
-        if fault is not None and fault is not FaultKind.LOST_RESPONSE:
-            return await _fault_response(fault, config, rate_limit_reset_seconds)
+        fault = request_received(state, provider, request, raw)
+        answer = await fault_answer(fault, answers, config)
+        if answer is not None:
+            return answer
         response = _send(request.headers.get("api-key"), raw, state, config, event_delay_seconds)
-        if fault is FaultKind.LOST_RESPONSE:
-            # Sent, but the answer comes after the client gave up: only the
-            # idempotency key stops its retry from sending the email twice.
-            await anyio.sleep(config.fault_delay_seconds)
+        # A lost answer: sent, and only the idempotency key stops the client's retry
+        # from sending the email twice.
+        await hold_lost_answer(fault, config)
         return response
 
     @get(
@@ -201,8 +202,7 @@ def create_router(
         include_in_schema=False,
     )
     async def get_transac_emails_list(request: Request[Any, Any, Any]) -> Response[Any]:
-        with state.lock:
-            provider.record(request.method, request.url.path, dict(request.headers), b"")
+        request_received(state, provider, request, b"", faulty=False)
         if not _key_matches(request.headers.get("api-key"), config.brevo_api_key):
             return _error(401, "unauthorized", "Key not found")
         try:
@@ -422,8 +422,8 @@ def _accept(state: SandboxState, email: dict[str, Any], *, now: datetime) -> _Ac
     return _Accepted(message_id=message_id, email=stored)
 
 
-async def _fault_response(fault: FaultKind, config: SandboxConfig, reset: float) -> Response[Any]:
-    if fault is FaultKind.RATE_LIMITED:
+def _fault_answers(reset: float) -> FaultAnswers[Response[Any]]:
+    def rate_limited() -> Response[Any]:
         return Response(
             {"code": "too_many_requests", "message": "Too many requests, retry later"},
             status_code=429,
@@ -434,16 +434,20 @@ async def _fault_response(fault: FaultKind, config: SandboxConfig, reset: float)
                 "x-sib-ratelimit-reset": f"{reset:g}",
             },
         )
-    if fault is FaultKind.TIMEOUT:
-        await anyio.sleep(config.fault_delay_seconds)
-        return _error(504, "gateway_timeout", "Timed out")
-    if fault is FaultKind.MALFORMED:
+
+    def malformed() -> Response[Any]:
         return Response(
             "<html><body>Service Unavailable</body></html>",
             status_code=200,
             media_type=MediaType.HTML,
         )
-    return _error(500, "internal_error", "Internal server error")
+
+    return {
+        FaultKind.SERVER_ERROR: lambda: _error(500, "internal_error", "Internal server error"),
+        FaultKind.RATE_LIMITED: rate_limited,
+        FaultKind.TIMEOUT: lambda: _error(504, "gateway_timeout", "Timed out"),
+        FaultKind.MALFORMED: malformed,
+    }
 
 
 def _error(status: int, code: str, message: str) -> Response[Any]:
@@ -487,40 +491,17 @@ async def _send_webhooks(
     headers = {"content-type": "application/json"}
     if config.brevo_webhook_token:
         headers["authorization"] = f"Bearer {config.brevo_webhook_token}"
+    # Brevo's rule: only a 429 or no answer earns a retry; any other 4xx or 5xx
+    # discards the event.
+    retries = Retries(
+        delays=config.webhook_retry_delays,
+        retried=lambda status: status is None or status == 429,  # noqa: PLR2004
+    )
     async with httpx.AsyncClient(timeout=config.webhook_timeout_seconds) as client:
         for event in ("request", "delivered"):
             await anyio.sleep(delay)
             body = msgspec.json.encode(webhook_event(event, accepted, datetime.now(UTC)))
-            delivery = Delivery(provider="brevo", event=event, url=url, headers=headers, body=body)
-            with state.lock:
-                state.brevo.deliveries.append(delivery)
-            await _deliver(state, client, delivery, config.webhook_retry_delays)
-
-
-async def _deliver(
-    state: SandboxState,
-    client: httpx.AsyncClient,
-    delivery: Delivery,
-    retry_delays: tuple[float, ...],
-) -> None:
-    for wait in (0.0, *retry_delays):
-        await anyio.sleep(wait)
-        try:
-            response = await client.post(
-                delivery.url, content=delivery.body, headers=delivery.headers
+            delivery = recorded(
+                state, state.brevo, event=event, url=url, headers=headers, body=body
             )
-        except httpx.HTTPError as error:
-            attempt = DeliveryAttempt(at=datetime.now(UTC), status_code=None, error=repr(error))
-        else:
-            attempt = DeliveryAttempt(at=datetime.now(UTC), status_code=response.status_code)
-        status = attempt.status_code
-        with state.lock:
-            delivery.attempts.append(attempt)
-            delivery.delivered = status is not None and 200 <= status < 300  # noqa: PLR2004
-            # Brevo's rule: only a 429 or no answer earns a retry; any other 4xx or
-            # 5xx discards the event.
-            if status is not None and (delivery.delivered or status != 429):  # noqa: PLR2004
-                delivery.abandoned = not delivery.delivered
-                return
-    with state.lock:
-        delivery.abandoned = True
+            await deliver(state, client, delivery, retries)

@@ -54,9 +54,10 @@ from litestar.params import FromPath, RawBody, URLEncodedBody
 from getiickets.adapters.rendering.money import money_text
 from getiickets.domain.model.errors import InvalidMoneyError
 from getiickets.domain.model.money import Money
+from getiickets.sandbox.delivery import Retries, deliver, recorded
+from getiickets.sandbox.faults import FaultAnswers, fault_answer, hold_lost_answer, received
 from getiickets.sandbox.state import (
     Delivery,
-    DeliveryAttempt,
     FaultKind,
     ProviderState,
     SandboxState,
@@ -648,39 +649,25 @@ class WebhookSender:
             "content-type": "application/json",
             "x-paystack-signature": hmac.new(key, body, hashlib.sha512).hexdigest(),
         }
-        delivery = Delivery(provider="paystack", event=event, url=url, headers=headers, body=body)
-        with self._state.lock:
-            self._state.paystack.deliveries.append(delivery)
+        delivery = recorded(
+            self._state, self._state.paystack, event=event, url=url, headers=headers, body=body
+        )
         self._state.run_in_background(self._deliver(delivery))
         return delivery
 
     async def _deliver(self, delivery: Delivery) -> None:
-        waits = (0.0, *self._config.webhook_retry_delays)
         if self._tls is None:
             # Loaded once: building it for every delivery costs tens of milliseconds.
             self._tls = httpx.create_ssl_context()
         timeout = self._config.webhook_timeout_seconds
+        # Paystack wants a 200 OK, nothing else (docs/providers.md §1.9), and retries
+        # anything else on its schedule.
+        retries = Retries(
+            delays=self._config.webhook_retry_delays,
+            accepted=lambda status: status == 200,  # noqa: PLR2004
+        )
         async with httpx.AsyncClient(timeout=timeout, verify=self._tls) as client:
-            for wait in waits:
-                if wait:
-                    await asyncio.sleep(wait)
-                try:
-                    response = await client.post(
-                        delivery.url, content=delivery.body, headers=delivery.headers
-                    )
-                except httpx.HTTPError as error:
-                    attempt = DeliveryAttempt(at=_now(), status_code=None, error=repr(error))
-                else:
-                    attempt = DeliveryAttempt(at=_now(), status_code=response.status_code)
-                # Paystack wants a 200 OK, nothing else (docs/providers.md §1.9).
-                delivered = attempt.status_code == 200  # noqa: PLR2004
-                with self._state.lock:
-                    delivery.attempts.append(attempt)
-                    delivery.delivered = delivered
-                if delivered:
-                    return
-        with self._state.lock:
-            delivery.abandoned = True
+            await deliver(self._state, client, delivery, retries)
 
 
 # ---------------------------------------------------------------------- faults and auth
@@ -690,6 +677,7 @@ def _simulator_middleware(
     state: SandboxState, config: SandboxConfig
 ) -> Callable[[ASGIApp], ASGIApp]:
     """Records every request, then (API routes only) applies planned faults and the key."""
+    answers = _fault_answers(config)
 
     def wrap(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
@@ -703,31 +691,37 @@ def _simulator_middleware(
             }
             query = scope.get("query_string", b"").decode("latin-1")
             path = scope["path"] + (f"?{query}" if query else "")
-            with state.lock:
-                state.paystack.record(str(scope.get("method", "")), path, headers, body)
-                handler = scope.get("route_handler")
-                is_api = handler is not None and bool(handler.opt.get(_API))
-                fault = state.paystack.take_fault() if is_api else None
+            handler = scope.get("route_handler")
+            is_api = handler is not None and bool(handler.opt.get(_API))
+            fault = received(
+                state,
+                state.paystack,
+                method=str(scope.get("method", "")),
+                path=path,
+                headers=headers,
+                body=body,
+                faulty=is_api,
+            )
             replay = _replaying(body, receive)
             if not is_api:
                 await app(scope, replay, send)
                 return
-            refusal = await _fault_answer(fault, config) or _auth_refusal(headers, config)
+            refusal = await fault_answer(fault, answers, config) or _auth_refusal(headers, config)
             if refusal is not None:
                 await _send_response(send, *refusal)
                 return
-            if fault is FaultKind.LOST_RESPONSE:
-                held: list[Message] = []
-
-                async def hold(message: Message) -> None:
-                    held.append(message)
-
-                await app(scope, replay, hold)
-                await asyncio.sleep(config.fault_delay_seconds)
-                for message in held:
-                    await send(message)
+            if fault is not FaultKind.LOST_RESPONSE:
+                await app(scope, replay, send)
                 return
-            await app(scope, replay, send)
+            held: list[Message] = []
+
+            async def hold(message: Message) -> None:
+                held.append(message)
+
+            await app(scope, replay, hold)
+            await hold_lost_answer(fault, config)
+            for message in held:
+                await send(message)
 
         return middleware
 
@@ -737,11 +731,12 @@ def _simulator_middleware(
 _Raw = tuple[int, bytes, str, dict[str, str]]
 
 
-async def _fault_answer(fault: FaultKind | None, config: SandboxConfig) -> _Raw | None:
-    if fault is FaultKind.SERVER_ERROR:
+def _fault_answers(config: SandboxConfig) -> FaultAnswers[_Raw]:
+    def server_error() -> _Raw:
         body = _error_body("An error occurred", code="internal_error", kind="api_error")
         return _SERVER_ERROR, msgspec.json.encode(body), _JSON, {}
-    if fault is FaultKind.RATE_LIMITED:
+
+    def rate_limited() -> _Raw:
         body = _error_body(
             "Rate limit exceeded!",
             code="rate_limited",
@@ -752,15 +747,21 @@ async def _fault_answer(fault: FaultKind | None, config: SandboxConfig) -> _Raw 
         if config.paystack_retry_after_seconds is not None:
             headers["retry-after"] = str(config.paystack_retry_after_seconds)
         return _TOO_MANY_REQUESTS, msgspec.json.encode(body), _JSON, headers
-    if fault is FaultKind.TIMEOUT:
-        # Held past the client's patience, then answered like a gateway in front of the
-        # API would be: the request itself never ran.
-        await asyncio.sleep(config.fault_delay_seconds)
+
+    def timed_out() -> _Raw:
+        # Answered like a gateway in front of the API would be: the request never ran.
         return _GATEWAY_TIMEOUT, b"upstream request timeout", "text/plain", {}
-    if fault is FaultKind.MALFORMED:
+
+    def malformed() -> _Raw:
         # A 200 cut off mid-body: the envelope starts, then the bytes stop.
         return 200, b'{"status":true,"message":"Verification succ', _JSON, {}
-    return None
+
+    return {
+        FaultKind.SERVER_ERROR: server_error,
+        FaultKind.RATE_LIMITED: rate_limited,
+        FaultKind.TIMEOUT: timed_out,
+        FaultKind.MALFORMED: malformed,
+    }
 
 
 def _auth_refusal(headers: dict[str, str], config: SandboxConfig) -> _Raw | None:

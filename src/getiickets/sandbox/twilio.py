@@ -62,7 +62,14 @@ from litestar.params import FromPath
 from twilio.request_validator import RequestValidator
 
 from getiickets.sandbox.config import SandboxConfig
-from getiickets.sandbox.state import Delivery, DeliveryAttempt, FaultKind, SandboxState
+from getiickets.sandbox.delivery import Retries, deliver, recorded
+from getiickets.sandbox.faults import (
+    FaultAnswers,
+    fault_answer,
+    hold_lost_answer,
+    request_received,
+)
+from getiickets.sandbox.state import FaultKind, SandboxState
 
 API_VERSION = "2010-04-01"
 MAX_BODY_CHARACTERS = 1600
@@ -152,11 +159,10 @@ def create_router(
         request: Request[Any, Any, Any], account_sid: FromPath[str]
     ) -> Response[Any]:
         raw = await request.body()
-        with state.lock:
-            provider.record(request.method, request.url.path, dict(request.headers), raw)
-            fault = provider.take_fault()
-        if fault is not None and fault is not FaultKind.LOST_RESPONSE:
-            return await _fault_response(fault, config)
+        fault = request_received(state, provider, request, raw)
+        answer = await fault_answer(fault, _FAULT_ANSWERS, config)
+        if answer is not None:
+            return answer
         response = _create(
             request.headers.get("authorization"),
             account_sid,
@@ -165,10 +171,9 @@ def create_router(
             config=config,
             status_step_seconds=status_step_seconds,
         )
-        if fault is FaultKind.LOST_RESPONSE:
-            # Queued, but the answer comes after the client gave up: with no
-            # idempotency key at Twilio, a blind resend would text the buyer twice.
-            await anyio.sleep(config.fault_delay_seconds)
+        # A lost answer: queued, and with no idempotency key at Twilio a blind resend
+        # would text the buyer twice.
+        await hold_lost_answer(fault, config)
         return response
 
     return Router(path="/twilio", route_handlers=[create_message], tags=["sandbox"])
@@ -300,20 +305,20 @@ def _error_body(status: int, code: int, message: str) -> dict[str, Any]:
     }
 
 
-async def _fault_response(fault: FaultKind, config: SandboxConfig) -> Response[Any]:
-    if fault is FaultKind.RATE_LIMITED:
-        body = _error_body(429, 20429, "Too Many Requests")
-        return Response(body, status_code=429, media_type=MediaType.JSON)
-    if fault is FaultKind.TIMEOUT:
-        await anyio.sleep(config.fault_delay_seconds)
-        body = _error_body(504, 20504, "Gateway Timeout")
-        return Response(body, status_code=504, media_type=MediaType.JSON)
-    if fault is FaultKind.MALFORMED:
-        return Response(
-            "<html><body>Bad Gateway</body></html>", status_code=200, media_type=MediaType.HTML
-        )
-    body = _error_body(500, 20500, "Internal Server Error")
-    return Response(body, status_code=500, media_type=MediaType.JSON)
+def _error_response(status: int, code: int, message: str) -> Response[Any]:
+    return Response(
+        _error_body(status, code, message), status_code=status, media_type=MediaType.JSON
+    )
+
+
+_FAULT_ANSWERS: FaultAnswers[Response[Any]] = {
+    FaultKind.SERVER_ERROR: lambda: _error_response(500, 20500, "Internal Server Error"),
+    FaultKind.RATE_LIMITED: lambda: _error_response(429, 20429, "Too Many Requests"),
+    FaultKind.TIMEOUT: lambda: _error_response(504, 20504, "Gateway Timeout"),
+    FaultKind.MALFORMED: lambda: Response(
+        "<html><body>Bad Gateway</body></html>", status_code=200, media_type=MediaType.HTML
+    ),
+}
 
 
 async def _progress(
@@ -370,23 +375,13 @@ async def _post_callback(
         "content-type": "application/x-www-form-urlencoded",
         "x-twilio-signature": RequestValidator(auth_token).compute_signature(url, params),
     }
-    delivery = Delivery(
-        provider="twilio",
+    delivery = recorded(
+        state,
+        state.twilio,
         event=params["MessageStatus"],
         url=url,
         headers=headers,
         body=urlencode(params).encode(),
     )
-    with state.lock:
-        state.twilio.deliveries.append(delivery)
-    try:
-        response = await client.post(url, content=delivery.body, headers=headers)
-    except httpx.HTTPError as error:
-        attempt = DeliveryAttempt(at=datetime.now(UTC), status_code=None, error=repr(error))
-    else:
-        attempt = DeliveryAttempt(at=datetime.now(UTC), status_code=response.status_code)
-    with state.lock:
-        delivery.attempts.append(attempt)
-        delivery.delivered = attempt.status_code is not None and 200 <= attempt.status_code < 300  # noqa: PLR2004
-        # Twilio does not retry status callbacks: a failed one is simply lost.
-        delivery.abandoned = not delivery.delivered
+    # Twilio does not retry status callbacks: a failed one is simply lost.
+    await deliver(state, client, delivery, Retries())

@@ -31,8 +31,14 @@ from typing import Any
 import anyio
 import httpx
 import msgspec
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    retry_if_result,
+    stop_after_attempt,
+)
 
-from getiickets.adapters.delivery_retries import TryAgain, send_with_retries
+from getiickets.adapters.delivery_retries import TryAgain, backoff, send_with_retries
 from getiickets.ports.notifications import (
     Attachment,
     DeliveryError,
@@ -192,30 +198,40 @@ class BrevoMailer:
     async def _logged_message_id(
         self, message: EmailMessage, headers: dict[str, str]
     ) -> str | None:
-        """The ``messageId`` Brevo's log shows for the email tagged with this key."""
-        for attempt in range(self._max_attempts):
-            if attempt:
-                await anyio.sleep(self._retry_delay * 2 ** (attempt - 1))
-            try:
-                response = await self._http().get(
-                    self._log_url,
-                    params={"email": message.to_email, "sort": "desc", "limit": LOG_PAGE_SIZE},
-                    headers=headers,
-                    timeout=self._timeout,
-                )
-                if response.status_code != 200:  # noqa: PLR2004
-                    continue
-                log = msgspec.json.decode(response.content, type=_Log)
-            except (httpx.HTTPError, msgspec.DecodeError):
-                continue
-            for logged in log.emails:
-                if message.idempotency_key in logged.tags:
-                    return logged.message_id
-        logger.warning(
-            "Brevo sent the email with idempotency key %s but its log does not show it: "
-            "its delivery reports cannot be matched",
-            message.idempotency_key,
+        """The ``messageId`` Brevo's log shows for the email tagged with this key.
+
+        Read again, on the send's own backoff, while the log fails or does not show
+        it yet (it may lag behind the send)."""
+        retrying = AsyncRetrying(
+            retry=retry_if_result(lambda found: found is None)
+            | retry_if_exception_type((httpx.HTTPError, msgspec.DecodeError)),
+            stop=stop_after_attempt(self._max_attempts),
+            wait=backoff(self._retry_delay),
+            sleep=anyio.sleep,
+            retry_error_callback=lambda _: None,
         )
+        message_id: str | None = await retrying(self._read_log, message, headers)
+        if message_id is None:
+            logger.warning(
+                "Brevo sent the email with idempotency key %s but its log does not show it: "
+                "its delivery reports cannot be matched",
+                message.idempotency_key,
+            )
+        return message_id
+
+    async def _read_log(self, message: EmailMessage, headers: dict[str, str]) -> str | None:
+        response = await self._http().get(
+            self._log_url,
+            params={"email": message.to_email, "sort": "desc", "limit": LOG_PAGE_SIZE},
+            headers=headers,
+            timeout=self._timeout,
+        )
+        if response.status_code != 200:  # noqa: PLR2004
+            return None
+        log = msgspec.json.decode(response.content, type=_Log)
+        for logged in log.emails:
+            if message.idempotency_key in logged.tags:
+                return logged.message_id
         return None
 
     def _receipt(self, response: httpx.Response) -> DeliveryReceipt:

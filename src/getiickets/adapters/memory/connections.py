@@ -2,7 +2,7 @@
 
 In production a unit of work holds a pooled connection until it commits or rolls back,
 and the SQL inventory (and the stock facts an inventory rebuilds from) needs a
-connection of its own. With the seed's pooler URL (``connection_limit=1``) a use case
+connection of its own. Through a pooler URL with ``connection_limit=1`` a use case
 that calls the inventory while its unit is open waits forever for the connection it
 holds itself. The rule is: decide in one unit, call the inventory or any provider
 outside every unit, write in the next.

@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import msgspec
 
+from getiickets.adapters.argument_checks import check_lease, check_limit
 from getiickets.adapters.memory.database import StoredIdempotency
 from getiickets.adapters.memory.tables import Changes, clone
 from getiickets.domain.model.accounts import User, canonical_email
@@ -40,16 +41,6 @@ from getiickets.ports.repositories import (
     OutboxBacklog,
     TicketTypeSales,
 )
-
-
-def _check_limit(limit: int) -> None:
-    if limit < 0:
-        raise ValueError("limit must not be negative")
-
-
-def _check_lease(lease: timedelta) -> None:
-    if lease <= timedelta(0):
-        raise ValueError("a lease must be positive")
 
 
 def _same_text(stored: str, wanted: str) -> bool:
@@ -133,13 +124,13 @@ class InMemoryOrderRepository:
 
     async def due_for_expiry(self, now: datetime, limit: int) -> list[Order]:
         """Pending orders with ``expires_at <= now``, by ``expires_at`` then id."""
-        _check_limit(limit)
+        check_limit(limit)
         due = [o for o in self._changes.rows() if o.is_due_for_expiry(now)]
         return self._first(due, limit)
 
     async def awaiting_payment(self, expiring_before: datetime, limit: int) -> list[Order]:
         """Pending orders with a reference and ``expires_at < expiring_before``, soonest first."""
-        _check_limit(limit)
+        check_limit(limit)
         waiting = [
             order
             for order in self._changes.rows()
@@ -151,7 +142,7 @@ class InMemoryOrderRepository:
 
     async def refunds_due(self, limit: int) -> list[Order]:
         """Refunded orders still owing the provider a refund request, oldest refund first."""
-        _check_limit(limit)
+        check_limit(limit)
         due = [o for o in self._changes.rows() if o.status is OrderStatus.REFUNDED and o.refund_due]
         due.sort(key=lambda order: (order.refunded_at or order.created_at, order.id))
         return [clone(order) for order in due[:limit]]
@@ -222,7 +213,7 @@ class InMemoryTicketRepository:
 
     async def without_files(self, limit: int) -> list[Ticket]:
         """Tickets not void with no QR image or no PDF yet, oldest issued first."""
-        _check_limit(limit)
+        check_limit(limit)
         missing = [
             ticket
             for ticket in self._changes.rows()
@@ -279,8 +270,8 @@ class InMemoryOutboxRepository:
         concurrent claimers can never pick the same one.
         """
         self._changes.ensure_open()
-        _check_limit(limit)
-        _check_lease(lease)
+        check_limit(limit)
+        check_lease(lease)
         table = self._changes.table
         due = sorted(
             (m for m in table.rows.values() if m.is_due and m.next_attempt_at <= now),
@@ -329,8 +320,8 @@ class InMemoryPaymentInboxRepository:
         Committed at once, like ``OutboxRepository.claim_due``.
         """
         self._changes.ensure_open()
-        _check_limit(limit)
-        _check_lease(lease)
+        check_limit(limit)
+        check_lease(lease)
         table = self._changes.table
         due = sorted(
             (

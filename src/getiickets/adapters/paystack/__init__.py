@@ -2,16 +2,12 @@
 
 from getiickets.adapters.paystack.gateway import (
     PaystackGateway,
-    PaystackTransaction,
     RetryPolicy,
-    TransactionPage,
     create_paystack_client,
 )
 
 __all__ = [
     "PaystackGateway",
-    "PaystackTransaction",
     "RetryPolicy",
-    "TransactionPage",
     "create_paystack_client",
 ]

@@ -10,7 +10,7 @@ and webhooks signed with HMAC-SHA512 (hex) of the raw body under the secret key.
 Retries: network errors, 5xx and 429 are retried with exponential backoff and jitter
 (at least ``Retry-After`` when Paystack sends it), only where a repeat cannot do harm:
 
-- GETs (verify, list): always.
+- GETs (verify, the refund list): always.
 - initialize: the reference makes it idempotent at Paystack. A repeat can only meet
   ``duplicate_reference``, never create a second transaction; ``initialize`` explains
   how a duplicate is answered.
@@ -44,6 +44,12 @@ from urllib.parse import quote
 
 import httpx
 import msgspec
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+)
 
 from getiickets.adapters import paystack_wire
 from getiickets.domain.model.errors import (
@@ -57,7 +63,6 @@ from getiickets.domain.model.money import Money
 from getiickets.domain.model.payments import (
     PaymentEvent,
     PaymentInitialization,
-    PaymentStatus,
     PaymentVerification,
     RefundReceipt,
     RefundStatus,
@@ -131,31 +136,6 @@ def create_paystack_client(
         verify=verify,
         transport=transport,
     )
-
-
-class PaystackTransaction(msgspec.Struct, frozen=True, kw_only=True):
-    """One row of ``GET /transaction``, for operator tools."""
-
-    id: int
-    """Paystack's id: an unsigned 64-bit integer (Python's int holds it exactly)."""
-    reference: str
-    status: PaymentStatus
-    amount: Money
-    """What was asked (``requested_amount``)."""
-    charged: Money
-    """What the customer paid (``amount``): larger when fees were passed on."""
-    email: str
-    created_at: datetime | None
-    paid_at: datetime | None
-    gateway_response: str
-
-
-class TransactionPage(msgspec.Struct, frozen=True, kw_only=True):
-    items: list[PaystackTransaction]
-    page: int
-    per_page: int
-    total: int
-    page_count: int
 
 
 class _Checkout(msgspec.Struct, frozen=True, kw_only=True):
@@ -296,28 +276,6 @@ class PaystackGateway:
     def read_webhook(self, body: bytes, signature: str) -> PaymentEvent | None:
         return paystack_wire.read_webhook(self._secret_key, body, signature)
 
-    # ------------------------------------------------------------------ for tools
-
-    async def list_transactions(
-        self, page: int = 1, per_page: int = 50, status: PaymentStatus | str | None = None
-    ) -> TransactionPage:
-        """GET /transaction (offset paging, newest first, optionally one status)."""
-        if page < 1 or per_page < 1:
-            raise ValueError("page and per_page start at 1")
-        # The markdown doc spells it perPage, the spec per_page: send both.
-        params = {"page": str(page), "perPage": str(per_page), "per_page": str(per_page)}
-        if status:
-            params["status"] = str(status)
-
-        async def fetch() -> TransactionPage:
-            body = await self._attempt("GET", "/transaction", params=params)
-            return _transaction_page(body, page, per_page)
-
-        try:
-            return await self._with_retries("list transactions", fetch)
-        except _RefusedError as refusal:
-            raise _refusal_error(refusal) from None
-
     # ------------------------------------------------------------------ checkouts
 
     async def _remember(self, request: PaymentRequest, checkout: PaymentInitialization) -> None:
@@ -448,42 +406,66 @@ class PaystackGateway:
         *,
         reconcile: Callable[[], Awaitable[T | None]] | None = None,
     ) -> T:
-        """Run ``operation``, retrying transient failures.
+        """Run ``operation``, retrying transient failures (tenacity's loop, our policy).
 
         ``reconcile``: for a request that must not be repeated blindly, a lookup that
         answers in its stead when the previous try may have been processed after all.
         """
+        policy = self._retry
         last: _TransientError | None = None
-        for attempt in range(self._retry.attempts):
-            if last is not None:
-                delay = self._retry.backoff(attempt - 1, self._jitter())
-                if last.retry_after is not None:
-                    if last.retry_after > self._retry.max_retry_after:
-                        break
-                    delay = max(delay, last.retry_after)
-                await self._sleep(delay)
-                if last.maybe_processed and reconcile is not None:
-                    settled = await self._reconcile(what, reconcile)
-                    if settled is not None:
-                        return settled
-            try:
-                return await operation()
-            except _TransientError as failure:
-                last = failure
-                logger.warning(
-                    "paystack %s attempt %d/%d failed: %s",
-                    what,
-                    attempt + 1,
-                    self._retry.attempts,
-                    failure.reason,
-                )
-        assert last is not None  # noqa: S101 - the loop runs at least once and only breaks on a failure
-        if last.maybe_processed and reconcile is not None:
-            # The last try may have worked: say so rather than report a failure.
-            settled = await self._reconcile(what, reconcile)
-            if settled is not None:
-                return settled
-        raise PaymentProviderUnavailableError(f"Paystack {what} failed: {last.reason}")
+        out_of_attempts = stop_after_attempt(policy.attempts)
+
+        def wait(state: RetryCallState) -> float:
+            delay = policy.backoff(state.attempt_number - 1, self._jitter())
+            if last is not None and last.retry_after is not None:
+                delay = max(delay, last.retry_after)
+            return delay
+
+        def stop(state: RetryCallState) -> bool:
+            # A Retry-After longer than the policy allows ends the retries at once.
+            asked_to_wait_too_long = (
+                last is not None
+                and last.retry_after is not None
+                and last.retry_after > policy.max_retry_after
+            )
+            return asked_to_wait_too_long or out_of_attempts(state)
+
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(_TransientError),
+            stop=stop,
+            wait=wait,
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    if last is not None and last.maybe_processed and reconcile is not None:
+                        settled = await self._reconcile(what, reconcile)
+                        if settled is not None:
+                            return settled
+                    try:
+                        return await operation()
+                    except _TransientError as failure:
+                        last = failure
+                        logger.warning(
+                            "paystack %s attempt %d/%d failed: %s",
+                            what,
+                            attempt.retry_state.attempt_number,
+                            policy.attempts,
+                            failure.reason,
+                        )
+                        raise
+        except _TransientError as failure:
+            if failure.maybe_processed and reconcile is not None:
+                # The last try may have worked: say so rather than report a failure.
+                settled = await self._reconcile(what, reconcile)
+                if settled is not None:
+                    return settled
+            raise PaymentProviderUnavailableError(
+                f"Paystack {what} failed: {failure.reason}"
+            ) from None
+        raise AssertionError("unreachable: tenacity returns, or raises the last failure")
 
     async def _reconcile(self, what: str, reconcile: Callable[[], Awaitable[T | None]]) -> T | None:
         try:
@@ -614,41 +596,6 @@ def _receipt(reference: str, data: dict[str, Any]) -> RefundReceipt:
     )
 
 
-def _transaction_page(body: dict[str, Any], page: int, per_page: int) -> TransactionPage:
-    items = body.get("data")
-    meta = body.get("meta")
-    if not isinstance(items, list):
-        raise _TransientError("unreadable transaction list", maybe_processed=True)
-    meta = meta if isinstance(meta, dict) else {}
-    transactions = [_listed(item) for item in items if isinstance(item, dict)]
-    return TransactionPage(
-        items=transactions,
-        page=_int_or(meta.get("page"), page),
-        per_page=_int_or(meta.get("perPage"), per_page),
-        total=_int_or(meta.get("total"), len(transactions)),
-        page_count=_int_or(meta.get("pageCount"), 1),
-    )
-
-
-def _listed(data: dict[str, Any]) -> PaystackTransaction:
-    reference = _text(data.get("reference"))
-    customer = data.get("customer")
-    email = customer.get("email") if isinstance(customer, dict) else None
-    charged = _money(data.get("amount"), data.get("currency"))
-    requested = data.get("requested_amount")
-    return PaystackTransaction(
-        id=_int_or_zero(data.get("id")),
-        reference=reference,
-        status=paystack_wire.payment_status(_text(data.get("status"))),
-        amount=charged if requested is None else _money(requested, data.get("currency")),
-        charged=charged,
-        email=_text(email),
-        created_at=_timestamp(data.get("created_at") or data.get("createdAt")),
-        paid_at=_timestamp(data.get("paid_at") or data.get("paidAt")),
-        gateway_response=_text(data.get("gateway_response")),
-    )
-
-
 def _refund_belongs(item: dict[str, Any], transaction_id: object, reference: str) -> bool:
     # The list names the transaction by id (create answers embed the whole object).
     owner = item.get("transaction")
@@ -730,16 +677,6 @@ def _describe(error: Exception) -> str:
 
 def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
-
-
-def _int_or(value: object, default: int) -> int:
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        return int(value)
-    return value if type(value) is int else default
-
-
-def _int_or_zero(value: object) -> int:
-    return _int_or(value, 0)
 
 
 # Metadata keys Paystack's checkout page shows the payer, with their labels.

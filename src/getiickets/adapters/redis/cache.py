@@ -1,9 +1,9 @@
 """``RedisCache``: the best-effort read cache. It never fails a request.
 
-A call that Redis cannot answer within ``read_timeout`` (the seed's 1 second, applied
+A call that Redis cannot answer within ``read_timeout`` (1 second by default, applied
 to writes too, so a silent server never holds a request for the client's full retry
-budget) is a miss, or a dropped write. Outcomes are counted in ``hits``, ``misses``
-and ``errors``, plain counters the metrics exporter reads.
+budget) is a miss, or a dropped write, and a logged warning. Hits and misses are
+counted by the metrics exporter's wrapper (``entrypoints.metrics.observed_store``).
 """
 
 from __future__ import annotations
@@ -37,9 +37,6 @@ class RedisCache:
         self._client = client
         self._prefix = prefix
         self._timeout = read_timeout
-        self.hits = 0
-        self.misses = 0
-        self.errors = 0
 
     async def get(self, key: str) -> bytes | None:
         try:
@@ -47,9 +44,7 @@ class RedisCache:
         except _FailedError:
             value = None
         if value is None:
-            self.misses += 1
             return None
-        self.hits += 1
         # Bytes whatever the client's decode_responses: values are opaque to the cache.
         return value.encode() if isinstance(value, str) else value
 
@@ -88,7 +83,6 @@ class RedisCache:
             async with asyncio.timeout(self._timeout):
                 return await command
         except UNAVAILABLE as error:
-            self.errors += 1
             logger.warning("cache %s failed: %r", operation, error)
             raise _FailedError from error
 

@@ -1,6 +1,7 @@
-"""Building the Redis client: the seed's ioredis settings, translated to redis-py.
+"""Building the Redis client: timeouts, retries and failover, as the ioredis options an
+operator coming from Node would know them, translated to redis-py.
 
-| ioredis (seed)                         | redis-py here                                  |
+| ioredis option                         | redis-py here                                  |
 |----------------------------------------|------------------------------------------------|
 | ``lazyConnect: true``                  | redis-py connects on the first command anyway  |
 | ``connectTimeout: 5000``               | ``socket_connect_timeout=5``                   |

@@ -15,10 +15,10 @@ touches one cluster slot and runs on Redis Cluster too:
   reserve of the id would be refused anyway.
 
 Every script first moves the holds whose expiry ``<= now`` back into ``available``
-(the seed's SETEX keys lost that stock when they expired: here an expired hold is
-just a score below ``now``, reclaimed by whichever call comes next), then acts. Redis
-runs a script alone, so ``available + held + sold == capacity`` holds at every instant
-and nothing is oversold however many processes call at once.
+(a hold kept as a key of its own with SETEX would lose that stock when it expired: here
+an expired hold is just a score below ``now``, reclaimed by whichever call comes next),
+then acts. Redis runs a script alone, so ``available + held + sold == capacity`` holds
+at every instant and nothing is oversold however many processes call at once.
 
 ``now`` is the injected Clock's, passed to each script (scripts never read Redis's
 time), so tests move time as they do for the in-memory inventory. Scores are

@@ -1,7 +1,7 @@
 """``S3FileStorage``: private ticket files in an S3 bucket, shared through signed URLs.
 
 Objects are private. No ACL is ever sent: buckets made since April 2023 have ACLs
-disabled (Object Ownership "bucket owner enforced"), where the seed's ``public-read``
+disabled (Object Ownership "bucket owner enforced"), where a ``public-read`` ACL
 fails with ``AccessControlListNotSupported``. Readers get a presigned GET URL, or a
 CloudFront URL when ``AWS_CLOUDFRONT_URL`` is configured.
 

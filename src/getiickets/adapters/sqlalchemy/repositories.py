@@ -21,6 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from getiickets.adapters.argument_checks import check_lease, check_limit
 from getiickets.adapters.sqlalchemy import mapping
 from getiickets.adapters.sqlalchemy.metadata import UtcDateTime
 from getiickets.adapters.sqlalchemy.tables import (
@@ -59,16 +60,6 @@ from getiickets.ports.repositories import (
 )
 
 _DUE_MESSAGES = (MessageStatus.PENDING.value, MessageStatus.FAILED.value)
-
-
-def _check_limit(limit: int) -> None:
-    if limit < 0:
-        raise ValueError("limit must not be negative")
-
-
-def _check_lease(lease: timedelta) -> None:
-    if lease <= timedelta(0):
-        raise ValueError("a lease must be positive")
 
 
 def _day_range(day: date) -> tuple[datetime, datetime]:
@@ -304,7 +295,7 @@ class SqlAlchemyOrderRepository(_Repository):
 
     async def due_for_expiry(self, now: datetime, limit: int) -> list[Order]:
         """Pending orders with ``expires_at <= now``, by ``expires_at`` then id."""
-        _check_limit(limit)
+        check_limit(limit)
         return await self._many(
             sa.select(orders)
             .where(orders.c.status == OrderStatus.PENDING.value, orders.c.expires_at <= now)
@@ -314,7 +305,7 @@ class SqlAlchemyOrderRepository(_Repository):
 
     async def awaiting_payment(self, expiring_before: datetime, limit: int) -> list[Order]:
         """Pending orders with a reference and ``expires_at < expiring_before``, soonest first."""
-        _check_limit(limit)
+        check_limit(limit)
         return await self._many(
             sa.select(orders)
             .where(
@@ -328,7 +319,7 @@ class SqlAlchemyOrderRepository(_Repository):
 
     async def refunds_due(self, limit: int) -> list[Order]:
         """Refunded orders still owing the provider a refund request, oldest refund first."""
-        _check_limit(limit)
+        check_limit(limit)
         return await self._many(
             sa.select(orders)
             .where(orders.c.status == OrderStatus.REFUNDED.value, orders.c.refund_due)
@@ -448,7 +439,7 @@ class SqlAlchemyTicketRepository(_Repository):
 
     async def without_files(self, limit: int) -> list[Ticket]:
         """Tickets not void with no QR image or no PDF yet, oldest issued first."""
-        _check_limit(limit)
+        check_limit(limit)
         return await self._many(
             sa.select(tickets)
             .where(
@@ -519,8 +510,8 @@ class SqlAlchemyOutboxRepository(_Repository):
 
     async def claim_due(self, now: datetime, limit: int, lease: timedelta) -> list[OutboxMessage]:
         """Pending or failed messages with ``next_attempt_at <= now``, oldest first, leased."""
-        _check_limit(limit)
-        _check_lease(lease)
+        check_limit(limit)
+        check_lease(lease)
         rows = await self._lease(
             outbox.c.id,
             sa.and_(outbox.c.status.in_(_DUE_MESSAGES), outbox.c.next_attempt_at <= now),
@@ -584,8 +575,8 @@ class SqlAlchemyPaymentInboxRepository(_Repository):
 
         Oldest first by ``next_attempt_at``, or ``received_at`` when unset, then key.
         """
-        _check_limit(limit)
-        _check_lease(lease)
+        check_limit(limit)
+        check_lease(lease)
         rows = await self._lease(
             payment_inbox.c.key,
             sa.and_(

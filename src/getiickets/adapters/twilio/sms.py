@@ -38,7 +38,6 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from getiickets.adapters.delivery_retries import TryAgain, send_with_retries
-from getiickets.adapters.twilio.status_callbacks import verify_status_callback
 from getiickets.ports.notifications import (
     DeliveryError,
     DeliveryReceipt,
@@ -81,7 +80,6 @@ class TwilioSmsSender:
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
-        self._auth_token = auth_token or None
         self._from = from_number or None
         self._status_callback_url = status_callback_url or None
         self._max_attempts = max_attempts
@@ -127,14 +125,6 @@ class TwilioSmsSender:
         finally:
             if not lock.locked() and lock.statistics().tasks_waiting == 0:
                 self._locks.pop(key, None)
-
-    def verify_status_callback(
-        self, url: str, params: Mapping[str, str], signature: str | None
-    ) -> bool:
-        """Whether a status callback was signed with this account's auth token."""
-        if self._auth_token is None:
-            return False
-        return verify_status_callback(self._auth_token, url, params, signature)
 
     async def _send_with_retries(self, client: Client, message: SmsMessage) -> DeliveryReceipt:
         create = partial(

@@ -2,8 +2,8 @@
 
 A message is written in the same unit of work as the change that caused it, then a
 worker delivers it: retries with exponential backoff, a ``dead`` state after
-``MAX_ATTEMPTS``, and ``skipped`` when the provider is not configured (seed
-behaviour: notifications never block an order).
+``MAX_ATTEMPTS``, and ``skipped`` when the provider is not configured (logged, so a
+missing key never blocks an order).
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from getiickets.ports.repositories import EventQuery
     from getiickets.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
-# The seed's cache keys and lifetimes. Lists carry a version that every event write
+# Cache keys ``events:v<version>:...`` (300 s) and ``event:<id>`` (60 s). Lists carry a version that every event write
 # bumps, so a write retires every cached page at once without finding them.
 DETAIL_TTL = timedelta(seconds=60)
 LIST_TTL = timedelta(seconds=300)
@@ -290,7 +290,7 @@ class Catalog:
         )
 
     async def _cached_event(self, id_or_slug: str) -> Event | None:
-        """The event by id or slug: from the cache (60 s, seed keys) or the database.
+        """The event by id or slug: from the cache (60 s) or the database.
 
         What is cached is the event as stored, drafts included (visibility is checked
         on every read) and without availability (read live from the inventory).

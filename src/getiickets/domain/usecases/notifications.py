@@ -1,7 +1,7 @@
 """Delivering the outbox (email, SMS): the tickets reach their buyer.
 
 Delivery never blocks or fails an order: each message is retried with backoff and
-ends ``sent``, ``skipped`` (provider not configured, seed behaviour) or ``dead``.
+ends ``sent``, ``skipped`` (provider not configured: logged) or ``dead``.
 Emails link each ticket's PDF (``ticket_files`` renders any still missing).
 """
 

@@ -143,7 +143,7 @@ class PaymentResults:
         """Decide in one unit of work, take stock outside any unit, write in the next.
 
         The inventory is never called while a unit is open: with one pooled connection
-        (the seed's pooler URL) that call would wait for the connection its own unit
+        (a pooler URL with ``connection_limit=1``) that call would wait for the connection its own unit
         holds. If the order changed between the two units, ``ConflictError`` sends the
         whole attempt round again; the stock calls are idempotent (confirming a sold
         hold answers ``ALREADY_CONFIRMED``, late holds have derived ids).

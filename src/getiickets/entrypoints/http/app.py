@@ -10,7 +10,6 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 
 from litestar import Litestar, Router
-from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -38,7 +37,6 @@ from getiickets.entrypoints.http.routes.waiting_room import (
     QueueController,
     queue_page,
 )
-from getiickets.entrypoints.services import Services
 
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 1024 * 1024
@@ -50,12 +48,13 @@ Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
 
 
 def create_app(
-    services: Services | None,
     *,
     lifespan: Sequence[Lifespan] = (),
     extra_routes: Sequence[ControllerRouterHandler] = (),
     debug: bool = False,
 ) -> Litestar:
+    """The HTTP API. A ``lifespan`` puts the ``Services`` in ``app.state.services`` before
+    the first request (``entrypoints.asgi.build_app`` does)."""
     api = Router(
         path=API_PREFIX,
         route_handlers=[
@@ -99,7 +98,6 @@ def create_app(
             render_plugins=[SwaggerRenderPlugin()],
             use_handler_docstrings=True,
         ),
-        state=State({"services": services}),
         lifespan=list(lifespan),
         debug=debug,
         # Our own logging is configured by the CLI; Litestar's would log every error twice.
