@@ -64,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn  # noqa: PLC0415 - only this command needs the server
+    from getiickets.entrypoints.server import serve  # noqa: PLC0415 - only this command serves
 
     host = args.host or settings.host
     port = args.port or settings.port
@@ -74,16 +74,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             "set DATABASE_URL and REDIS_URL to run several API processes"
         )
         return 2
-    uvicorn.run(
-        "getiickets.entrypoints.asgi:create_app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=args.workers,
-        log_config=None,
-        proxy_headers=True,
-        server_header=False,
-    )
+    serve(settings, host=host, port=port, workers=args.workers)
     return 0
 
 
