@@ -17,6 +17,7 @@ from getiickets.domain.usecases.notifying import Notifications, TicketFiles
 from getiickets.domain.usecases.ordering import Ordering
 from getiickets.domain.usecases.payments import Payments
 from getiickets.domain.usecases.waiting_room import WaitingRoom
+from getiickets.entrypoints.http.fresh import FreshResponses
 from getiickets.entrypoints.metrics import Metrics
 from getiickets.entrypoints.settings import Settings
 from getiickets.ports.clock import Clock
@@ -53,6 +54,8 @@ class Services:
     rate_limiter: RateLimiter
     clock: Clock
     metrics: Metrics
+    fresh_reads: FreshResponses
+    """The public event list and details as last encoded, for a fraction of a second."""
     brevo_webhook_token: str | None = None
     """Shared secret Brevo sends as a bearer token with delivery events; None refuses all."""
     twilio_auth_token: str | None = None
