@@ -570,3 +570,54 @@ async def test_redis_lets_an_idle_ticket_types_keys_expire(
     idle_ms = IDLE_TTL // timedelta(milliseconds=1)
     assert len(keys) == 5
     assert all(idle_ms - 60_000 < ttl <= idle_ms for ttl in ttls), ttls
+
+
+# ------------------------------------------------------------------------ levels
+
+
+async def test_levels_reads_every_ticket_type_as_level_does(backend: Backend) -> None:
+    quiet, busy, sold_out = (backend.new_ticket_type(capacity) for capacity in (10, 20, 3))
+    assert await backend.inventory.reserve(backend.hold(busy, 4)) is True
+    lapsing = backend.hold(busy, 5, ttl=timedelta(minutes=1))
+    assert await backend.inventory.reserve(lapsing) is True
+    sold = backend.hold(busy, 2)
+    assert await backend.inventory.reserve(sold) is True
+    assert await backend.inventory.confirm(busy, sold.hold_id) is Confirmation.CONFIRMED
+    assert await backend.inventory.reserve(backend.hold(sold_out, 3)) is True
+    backend.clock.advance(timedelta(minutes=1))  # the lapsing hold is stock again
+
+    levels = await backend.inventory.levels([busy, quiet, sold_out, busy])
+
+    assert levels == {
+        busy: level(20, held=4, sold=2),
+        quiet: level(10),
+        sold_out: level(3, held=3),
+    }
+    for ticket_type_id, stock in levels.items():
+        assert await backend.inventory.level(ticket_type_id) == stock
+    assert await backend.inventory.levels([]) == {}
+
+
+async def test_levels_rebuilds_a_ticket_type_whose_state_was_lost(backend: Backend) -> None:
+    seen, lost = backend.new_ticket_type(capacity=10), backend.new_ticket_type(capacity=10)
+    await _sell_and_hold(backend, seen)
+    await _sell_and_hold(backend, lost)
+    await backend.inventory.forget(lost)
+
+    assert await backend.inventory.levels([seen, lost]) == {
+        seen: level(10, held=2, sold=3),
+        lost: level(10, held=2, sold=3),
+    }
+
+    await backend.restart()
+    assert await backend.inventory.levels([lost, seen]) == {
+        seen: level(10, held=2, sold=3),
+        lost: level(10, held=2, sold=3),
+    }
+
+
+async def test_levels_of_an_unknown_ticket_type_is_not_found(backend: Backend) -> None:
+    known = backend.new_ticket_type(capacity=5)
+
+    with pytest.raises(NotFoundError):
+        await backend.inventory.levels([known, "tt-that-does-not-exist"])

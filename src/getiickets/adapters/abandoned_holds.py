@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 from getiickets.domain.model.errors import CacheUnavailableError, DatabaseUnavailableError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from getiickets.domain.model.inventory import Confirmation, Hold, StockLevel
     from getiickets.ports.clock import Clock
     from getiickets.ports.inventory import Inventory
@@ -61,6 +63,9 @@ class RetriedAbandons:
 
     async def level(self, ticket_type_id: str) -> StockLevel:
         return await self._inner.level(ticket_type_id)
+
+    async def levels(self, ticket_type_ids: Sequence[str]) -> dict[str, StockLevel]:
+        return await self._inner.levels(ticket_type_ids)
 
     async def forget(self, ticket_type_id: str) -> None:
         await self._inner.forget(ticket_type_id)

@@ -1,20 +1,27 @@
 """The app as the server runs it: settings from the environment, resources in the lifespan.
 
-``uvicorn --factory getiickets.entrypoints.asgi:create_app_from_environment`` (what
-``getiickets serve`` runs). Building the app does no I/O; the lifespan opens the
-database, Redis and HTTP clients, starts the in-process worker when configured, and
-closes everything on shutdown.
+``getiickets serve`` runs :func:`create_served_app` in each of its server processes;
+``create_app_from_environment`` is the same app for any other ASGI server
+(``uvicorn --factory getiickets.entrypoints.asgi:create_app_from_environment``).
+Building the app does no I/O; the lifespan opens the database, Redis and HTTP
+clients, starts the in-process worker when configured, and closes everything on
+shutdown.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
+import multiprocessing
+import os
+import signal
 import sys
 from collections.abc import AsyncIterator, Callable
 
 from litestar import Litestar
+from litestar.types import ASGIApp
 
 from getiickets.entrypoints.container import (
     SANDBOX_PATH,
@@ -47,6 +54,43 @@ def create_app_from_environment() -> Litestar:
         # (which is all uvicorn shows for an exception from the factory).
         sys.stderr.write(f"getiickets: {error}\n")
         raise SystemExit(2) from None
+
+
+def create_served_app() -> ASGIApp:
+    """The app in one of ``getiickets serve``'s server processes.
+
+    Behind a proxy the client's address is the one the proxy forwards, from the proxies
+    trusted by FORWARDED_ALLOW_IPS (as uvicorn did for ``serve`` before).
+    """
+    from granian.utils.proxies import wrap_asgi_with_proxy_headers  # noqa: PLC0415
+
+    _die_with_supervisor()
+    settings = load_settings()
+    configure_logging(settings.log_level, as_json=settings.log_json)
+    app: ASGIApp = wrap_asgi_with_proxy_headers(
+        build_app(settings), trusted_hosts=settings.forwarded_allow_ips
+    )
+    return app
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_supervisor() -> None:
+    """A server process ends with the process that started it.
+
+    granian's supervisor stops its server processes when it is stopped; killed
+    outright (SIGKILL, the OOM killer) it cannot, and they would serve on as orphans,
+    holding the port. Linux kills them with it instead: a killed server dies whole,
+    as a single-process one would.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None or not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent.pid:  # it died before the line above
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def build_app(

@@ -83,23 +83,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn  # noqa: PLC0415 - only this command needs the server
+    from getiickets.entrypoints.server import serve  # noqa: PLC0415 - only this command serves
 
     # Before any process starts: each server process checks again (create_app), but
     # only here is the number of processes known.
     check_safe_to_serve(settings, workers=args.workers)
     host = args.host or settings.host
     port = args.port or settings.port
-    uvicorn.run(
-        "getiickets.entrypoints.asgi:create_app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=args.workers,
-        log_config=None,
-        proxy_headers=True,
-        server_header=False,
-    )
+    serve(settings, host=host, port=port, workers=args.workers)
     return 0
 
 

@@ -77,6 +77,7 @@ from getiickets.domain.usecases.refunds import Refunds
 from getiickets.domain.usecases.stock import StockLedger
 from getiickets.domain.usecases.ticket_files import TicketFiles
 from getiickets.domain.usecases.waiting_room import WaitingRoom
+from getiickets.entrypoints.http.fresh import FreshResponses
 from getiickets.entrypoints.metrics import (
     Metrics,
     ObservedGateway,
@@ -527,6 +528,7 @@ class Container(containers.DeclarativeContainer):
         rate_limiter=rate_limiter,
         clock=clock,
         metrics=metrics,
+        fresh_reads=providers.Singleton(FreshResponses),
         brevo_webhook_token=providers.Callable(_brevo_webhook_token, settings),
         twilio_auth_token=providers.Callable(_twilio_auth_token, settings),
         readiness=providers.Callable(_readiness, settings, engine, redis),

@@ -22,6 +22,7 @@ from getiickets.domain.usecases.payment_results import PaymentResults
 from getiickets.domain.usecases.refunds import Refunds
 from getiickets.domain.usecases.ticket_files import TicketFiles
 from getiickets.domain.usecases.waiting_room import WaitingRoom
+from getiickets.entrypoints.http.fresh import FreshResponses
 from getiickets.entrypoints.metrics import Metrics
 from getiickets.entrypoints.settings import Settings
 from getiickets.ports.clock import Clock
@@ -62,6 +63,8 @@ class Services:
     rate_limiter: RateLimiter
     clock: Clock
     metrics: Metrics
+    fresh_reads: FreshResponses
+    """The public event list and details as last encoded, for a fraction of a second."""
     brevo_webhook_token: str | None = None
     """Shared secret Brevo sends as a bearer token with delivery events; None refuses all."""
     twilio_auth_token: str | None = None

@@ -30,6 +30,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     host: str = "127.0.0.1"
     port: Annotated[int, msgspec.Meta(ge=1, le=65_535)] = 8000
     data_dir: Path = Path("var")
+    forwarded_allow_ips: str = "127.0.0.1"
+    """Proxies whose X-Forwarded-For/-Proto are believed (comma-separated, CIDRs, or *):
+    uvicorn's variable, kept when ``serve`` moved to granian."""
 
     database_url: str | None = None
     """Application connections (may go through a pooler: ?pgbouncer=true&connection_limit=N)."""

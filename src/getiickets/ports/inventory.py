@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from getiickets.domain.model.inventory import Confirmation, Hold, StockFacts, StockLevel
 
 
@@ -50,6 +52,13 @@ class Inventory(Protocol):
         ...
 
     async def level(self, ticket_type_id: str) -> StockLevel: ...
+
+    async def levels(self, ticket_type_ids: Sequence[str]) -> dict[str, StockLevel]:
+        """``level`` of every ticket type given, asked of the store at once (one Redis
+        pipeline, one SQL query): a page showing many ticket types does not wait for
+        each in turn. Any unknown id: ``NotFoundError``, as ``level``.
+        """
+        ...
 
     async def forget(self, ticket_type_id: str) -> None:
         """Drop what is known, so the next operation rebuilds from the facts."""

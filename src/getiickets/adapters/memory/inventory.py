@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -128,6 +129,12 @@ class InMemoryInventory:
     async def level(self, ticket_type_id: str) -> StockLevel:
         stock, _ = await self._stock(ticket_type_id)
         return StockLevel(capacity=stock.capacity, held=stock.held, sold=stock.sold)
+
+    async def levels(self, ticket_type_ids: Sequence[str]) -> dict[str, StockLevel]:
+        return {
+            ticket_type_id: await self.level(ticket_type_id)
+            for ticket_type_id in dict.fromkeys(ticket_type_ids)
+        }
 
     async def forget(self, ticket_type_id: str) -> None:
         self._check_available()

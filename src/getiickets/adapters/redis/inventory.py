@@ -182,6 +182,11 @@ return 1
 """
 
 
+def _stock_level(meta: Sequence[Any]) -> StockLevel:
+    capacity, sold, available = (int(value) for value in meta)
+    return StockLevel(capacity=capacity, held=capacity - sold - available, sold=sold)
+
+
 def _microseconds(moment: datetime) -> int:
     """Exact integer microseconds since the epoch (``timestamp()`` is a float: it rounds)."""
     return (moment - _EPOCH) // _MICROSECOND
@@ -257,10 +262,30 @@ class RedisInventory:
         return Confirmation.LAPSED
 
     async def level(self, ticket_type_id: str) -> StockLevel:
-        capacity, sold, available = (
-            int(value) for value in await self._run(self._level, ticket_type_id)
-        )
-        return StockLevel(capacity=capacity, held=capacity - sold - available, sold=sold)
+        return _stock_level(await self._run(self._level, ticket_type_id))
+
+    async def levels(self, ticket_type_ids: Sequence[str]) -> dict[str, StockLevel]:
+        """One pipeline of ``LEVEL`` scripts (each reclaims its type's lapsed holds);
+        a type whose state is missing is then rebuilt and read like ``level``."""
+        wanted = list(dict.fromkeys(ticket_type_ids))
+        if not wanted:
+            return {}
+        now = _microseconds(self._clock.now())
+        async with (
+            answer_within("the inventory store", self._timeout),
+            self._client.pipeline(transaction=False) as pipeline,
+        ):
+            for ticket_type_id in wanted:
+                await self._level(keys=self._keys(ticket_type_id), args=[now], client=pipeline)
+            results = await pipeline.execute()
+        return {
+            ticket_type_id: (
+                await self.level(ticket_type_id)
+                if result == NEEDS_REBUILD
+                else _stock_level(result)
+            )
+            for ticket_type_id, result in zip(wanted, results, strict=True)
+        }
 
     async def forget(self, ticket_type_id: str) -> None:
         async with answer_within("the inventory store", self._timeout):

@@ -33,6 +33,16 @@ SQLITE_BEGIN = "getiickets_sqlite_begin"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 """How long an SQLite connection waits for another process's write lock before failing."""
 
+POSTGRES_POOL_SIZE = 20
+"""Connections a process keeps to PostgreSQL when neither ``pool_size`` nor the URL's
+``connection_limit`` says: kept open, none opened and closed per burst. Under a rush
+SQLAlchemy's default (5, plus 10 opened and closed again as load comes and goes)
+spent its time in asyncpg connects; 20 covers 64 concurrent requests, most of which
+wait on Redis or their turn to commit, not on a connection."""
+POOL_RECYCLE_SECONDS = 1800
+"""A connection older than this is replaced at checkout, before a server-side or
+pgbouncer idle timeout can close it under us."""
+
 _POSTGRES_DRIVERS = {"postgres", "postgresql", "postgresql+asyncpg"}
 _SQLITE_DRIVERS = {"sqlite", "sqlite+aiosqlite"}
 
@@ -61,7 +71,12 @@ def create_engine(
     ``pool_size`` caps the connections this process opens (no overflow beyond it). A
     ``connection_limit=N`` in the URL caps them too, as Prisma's does: it is what the
     pooler in front of the database allows, so the smaller of the two wins. Without
-    either, SQLAlchemy's defaults apply (5, plus 10 overflow).
+    either, PostgreSQL gets ``POSTGRES_POOL_SIZE`` and SQLite SQLAlchemy's defaults.
+
+    No ``pool_pre_ping``: it cost a round trip on every checkout. A connection the
+    server or pgbouncer dropped fails the statement that finds out (a
+    ``DatabaseUnavailableError``, 503 and try again), and SQLAlchemy then invalidates
+    every connection the pool held since, so the next checkouts connect afresh.
     """
     parsed = make_url(url)
     query = dict(parsed.query)
@@ -71,6 +86,8 @@ def create_engine(
         limit_value = int(limit if isinstance(limit, str) else limit[0])
         pool_size = limit_value if pool_size is None else min(pool_size, limit_value)
     parsed = parsed.set(query=query)
+    if pool_size is None and parsed.drivername in _POSTGRES_DRIVERS:
+        pool_size = POSTGRES_POOL_SIZE
 
     options: dict[str, Any] = {
         "echo": echo,
@@ -88,7 +105,7 @@ def create_engine(
     if parsed.drivername in _POSTGRES_DRIVERS:
         parsed = parsed.set(drivername="postgresql+asyncpg")
         options |= {
-            "pool_pre_ping": True,  # a connection the server or pgbouncer dropped is replaced
+            "pool_recycle": POOL_RECYCLE_SECONDS,
             "connect_args": _postgres_connect_args(
                 pgbouncer=pgbouncer, statement_timeout_ms=statement_timeout_ms
             ),

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -180,6 +180,37 @@ class SqlAlchemyInventory:
                 return StockLevel(capacity=capacity, held=int(held_now), sold=sold)
             await self._rebuild(ticket_type_id)
         raise ConflictError(f"the stock of ticket type {ticket_type_id} keeps disappearing")
+
+    async def levels(self, ticket_type_ids: Sequence[str]) -> dict[str, StockLevel]:
+        """``level`` of each in one statement (one snapshot, no lock); a type whose
+        stock row is missing is then rebuilt and read like ``level``."""
+        wanted = list(dict.fromkeys(ticket_type_ids))
+        if not wanted:
+            return {}
+        async with self._serial, self._connect() as conn:
+            now = self._clock.now()
+            held = (
+                sa.select(sa.func.coalesce(sa.func.sum(holds.quantity), 0))
+                .where(
+                    holds.ticket_type_id == stock.ticket_type_id,
+                    holds.confirmed == sa.false(),
+                    holds.expires_at > now,
+                )
+                .scalar_subquery()
+            )
+            query = sa.select(stock.ticket_type_id, stock.capacity, stock.sold, held).where(
+                stock.ticket_type_id.in_(wanted)
+            )
+            found = {
+                ticket_type_id: StockLevel(capacity=capacity, held=int(held_now), sold=sold)
+                for ticket_type_id, capacity, sold, held_now in await conn.execute(query)
+            }
+        return {
+            ticket_type_id: found[ticket_type_id]
+            if ticket_type_id in found
+            else await self.level(ticket_type_id)
+            for ticket_type_id in wanted
+        }
 
     async def forget(self, ticket_type_id: str) -> None:
         async with self._serial, self._transaction() as conn:

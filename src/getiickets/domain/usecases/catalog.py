@@ -29,7 +29,10 @@ from getiickets.domain.usecases.retrying import retry_on_conflict
 from getiickets.ports.repositories import EventPage
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from getiickets.domain.model.accounts import Actor
+    from getiickets.domain.model.inventory import StockLevel
     from getiickets.ports.clock import Clock, IdGenerator
     from getiickets.ports.files import FileStorage
     from getiickets.ports.hot_state import Cache
@@ -259,8 +262,12 @@ class Catalog:
             async with self._uow() as uow:
                 page = await uow.events.list_published(query)
             await self._cache.set(key, msgspec.json.encode(page), LIST_TTL)
-        # Availability is never cached: it comes from the inventory on every read.
-        views = [await self._view(event) for event in page.items]
+        # Availability is never cached here: it comes from the inventory on every read,
+        # for the whole page at once.
+        levels = await self._inventory.levels(
+            [ticket_type.id for event in page.items for ticket_type in event.ticket_types]
+        )
+        views = [await self._view(event, levels) for event in page.items]
         return EventList(items=views, total=page.total, page=query.page, limit=query.limit)
 
     async def sales_summary(self, actor: Actor, event_id: str) -> SalesSummary:
@@ -269,8 +276,11 @@ class Catalog:
             sales = {line.ticket_type_id: line for line in await uow.orders.sales(event_id)}
             counts = await uow.orders.count_by_status(event_id)
         rows = []
+        levels = await self._inventory.levels(
+            [ticket_type.id for ticket_type in event.ticket_types]
+        )
         for ticket_type in event.ticket_types:
-            level = await self._inventory.level(ticket_type.id)
+            level = levels[ticket_type.id]
             revenue = sales[ticket_type.id].revenue if ticket_type.id in sales else 0
             rows.append(
                 TicketTypeSalesView(
@@ -354,12 +364,16 @@ class Catalog:
             sales_end=new_type.sales_end,
         )
 
-    async def _view(self, event: Event) -> EventView:
-        types = [
-            TicketTypeView(
-                ticket_type=ticket_type,
-                available=(await self._inventory.level(ticket_type.id)).available,
+    async def _view(
+        self, event: Event, levels: Mapping[str, StockLevel] | None = None
+    ) -> EventView:
+        """The event with its availability, read from ``levels`` when the caller has it."""
+        if levels is None:
+            levels = await self._inventory.levels(
+                [ticket_type.id for ticket_type in event.ticket_types]
             )
+        types = [
+            TicketTypeView(ticket_type=ticket_type, available=levels[ticket_type.id].available)
             for ticket_type in event.ticket_types
         ]
         image_url = (

@@ -19,7 +19,7 @@ from getiickets import __doc__ as package_doc
 from getiickets.entrypoints.http.bodies import CheckedRequest
 from getiickets.entrypoints.http.dependencies import provide_actor, provide_services, provide_user
 from getiickets.entrypoints.http.errors import EXCEPTION_HANDLERS
-from getiickets.entrypoints.http.middleware import observe_requests, refuse_control_characters
+from getiickets.entrypoints.http.middleware import observe_requests
 from getiickets.entrypoints.http.openapi import ClosedStructSchemaPlugin, document_edge_responses
 from getiickets.entrypoints.http.routes.auth import AuthController
 from getiickets.entrypoints.http.routes.checkin import CheckInController
@@ -81,7 +81,7 @@ def create_app(
             queue_page,
             *extra_routes,
         ],
-        middleware=[observe_requests, refuse_control_characters],
+        middleware=[observe_requests],
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),
             "actor": Provide(provide_actor),

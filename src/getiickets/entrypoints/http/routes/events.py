@@ -6,12 +6,13 @@ from datetime import date
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, patch, post, put
+from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.di import NamedDependency
+from litestar.enums import MediaType
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from getiickets.domain.model.accounts import Actor
-from getiickets.domain.model.errors import InvalidMoneyError, ValidationError
+from getiickets.domain.model.errors import InvalidMoneyError, NotFoundError, ValidationError
 from getiickets.domain.model.money import Money
 from getiickets.domain.usecases.catalog import CreateEvent, NewTicketType, UpdateEvent
 from getiickets.entrypoints.http.dependencies import requires_event_owner, requires_organizer
@@ -51,9 +52,13 @@ class EventsController(Controller):
         on_date: Annotated[date | None, QueryParameter(name="date")] = None,
         page: Annotated[int, QueryParameter(name="page", ge=1, le=10_000)] = 1,
         limit: Annotated[int, QueryParameter(name="limit", ge=1, le=MAX_PAGE_SIZE)] = 20,
-    ) -> EventListOut:
+    ) -> Response[EventListOut]:
         query = EventQuery(category=category, city=city, on_date=on_date, page=page, limit=limit)
-        return event_list_view(await services.catalog.list_events(query))
+
+        async def build() -> bytes:
+            return msgspec.json.encode(event_list_view(await services.catalog.list_events(query)))
+
+        return _json(await services.fresh_reads.get(("list", query), build))
 
     @get("/{event_ref:str}", operation_id="getEvent", responses=documented(404))
     async def get_event(
@@ -61,8 +66,20 @@ class EventsController(Controller):
         event_ref: FromPath[str],
         actor: NamedDependency[Actor | None],
         services: NamedDependency[Services],
-    ) -> EventOut:
-        return event_view(await services.catalog.get_event(event_ref, actor))
+    ) -> Response[EventOut]:
+        async def build() -> bytes:
+            # As anyone sees it: a draft is not found here, and is never kept.
+            return msgspec.json.encode(event_view(await services.catalog.get_event(event_ref)))
+
+        try:
+            return _json(await services.fresh_reads.get(("event", event_ref), build))
+        except NotFoundError:
+            if actor is None:
+                raise
+        # Perhaps the organizer's own draft: built for them alone, every time.
+        return _json(
+            msgspec.json.encode(event_view(await services.catalog.get_event(event_ref, actor)))
+        )
 
     @post(
         "/",
@@ -108,7 +125,9 @@ class EventsController(Controller):
         services: NamedDependency[Services],
     ) -> EventOut:
         changes = UpdateEvent(**msgspec.structs.asdict(data))
-        return event_view(await services.catalog.update_event(user, event_id, changes))
+        updated = await services.catalog.update_event(user, event_id, changes)
+        services.fresh_reads.clear()
+        return event_view(updated)
 
     @post(
         "/{event_id:str}/publish",
@@ -123,7 +142,9 @@ class EventsController(Controller):
         user: NamedDependency[Actor],
         services: NamedDependency[Services],
     ) -> EventOut:
-        return event_view(await services.catalog.publish_event(user, event_id))
+        published = await services.catalog.publish_event(user, event_id)
+        services.fresh_reads.clear()
+        return event_view(published)
 
     @post(
         "/{event_id:str}/ticket-types",
@@ -141,7 +162,9 @@ class EventsController(Controller):
     ) -> TicketTypeOut:
         event = await services.catalog.get_event(event_id, user)
         new_type = _new_ticket_type(data, event.event.currency, "")
-        return ticket_type_view(await services.catalog.add_ticket_type(user, event_id, new_type))
+        added = await services.catalog.add_ticket_type(user, event_id, new_type)
+        services.fresh_reads.clear()
+        return ticket_type_view(added)
 
     @put(
         "/{event_id:str}/image",
@@ -161,7 +184,9 @@ class EventsController(Controller):
         data = await request.body()
         content_type = request.headers.get("content-type", "")
         await check_image(data, content_type)
-        return event_view(await services.catalog.set_image(user, event_id, data, content_type))
+        changed = await services.catalog.set_image(user, event_id, data, content_type)
+        services.fresh_reads.clear()
+        return event_view(changed)
 
     @get(
         "/{event_id:str}/sales",
@@ -178,6 +203,10 @@ class EventsController(Controller):
         summary = await services.catalog.sales_summary(user, event_id)
         # After the owner check above; the queue's state is additive (null if never set).
         return sales_view(summary, await services.waiting_room.sales_state(event_id))
+
+
+def _json(body: bytes) -> Response[Any]:
+    return Response(content=body, media_type=MediaType.JSON)
 
 
 def _new_ticket_type(body: TicketTypeBody, currency: str, field: str) -> NewTicketType:
