@@ -12,6 +12,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from getiickets.domain.model.accounts import Actor
 from getiickets.domain.model.errors import InvalidMoneyError, ValidationError
+from getiickets.domain.model.media import MAX_IMAGE_BYTES
 from getiickets.domain.model.money import Money
 from getiickets.domain.usecases.catalog import CreateEvent, NewTicketType, UpdateEvent
 from getiickets.entrypoints.http.dependencies import requires_event_owner, requires_organizer
@@ -32,10 +33,6 @@ from getiickets.entrypoints.http.schemas import (
 )
 from getiickets.entrypoints.services import Services
 from getiickets.ports.repositories import MAX_PAGE_SIZE, EventQuery
-
-MAX_IMAGE_REQUEST_BYTES = 5 * 1024 * 1024
-"""docs/http-api.md's limit for event images; Litestar refuses a larger body (413) as it streams in,
-so a huge upload is never buffered."""
 
 
 class EventsController(Controller):
@@ -149,7 +146,8 @@ class EventsController(Controller):
         status_code=200,
         responses=documented(401, 403, 404, 413, 415),
         guards=[requires_event_owner],
-        request_max_body_size=MAX_IMAGE_REQUEST_BYTES,
+        # Litestar refuses a larger body (413) as it streams in: a huge upload is never buffered.
+        request_max_body_size=MAX_IMAGE_BYTES,
     )
     async def set_image(
         self,
