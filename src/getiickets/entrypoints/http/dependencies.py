@@ -1,5 +1,11 @@
-"""Request-scoped values handlers declare (the services, who is asking), and the guards
-that say who may call a route.
+"""Values handlers declare (a use case, a port, who is asking), and the guards that say
+who may call a route.
+
+Every field of the process's ``Services`` is a dependency of the same name, so a handler
+names exactly what it uses (``ordering: NamedDependency[Ordering]``) and nothing else;
+``DEPENDENCIES`` is the one place they are provided, for the whole app.
+Litestar checks a dependency against its declared type with ``isinstance``, which a
+port (a ``typing.Protocol``) cannot answer: declare those ``SkipValidation[Port]``.
 
 A route's access rule is a guard, declared on its handler: Litestar runs guards before
 it resolves the handler's parameters, the body (``data``) among them, so a caller who
@@ -10,11 +16,13 @@ looked up once per request and remembered on it; guards and handlers share it.
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
+from litestar.di import Provide
 from litestar.handlers import BaseRouteHandler
 
 from getiickets.domain.model.accounts import Actor
@@ -34,6 +42,33 @@ Connection = ASGIConnection[Any, Any, Any, Any]
 def provide_services(state: State) -> Services:
     services: Services = state.services
     return services
+
+
+def _field_of_services(name: str) -> Any:
+    def provide(state: State) -> Any:
+        return getattr(provide_services(state), name)
+
+    provide.__name__ = f"provide_{name}"
+    return provide
+
+
+async def provide_actor(request: Request[Any, Any, Any]) -> Actor | None:
+    return await identify(request)
+
+
+async def provide_user(request: Request[Any, Any, Any]) -> Actor:
+    """The signed-in caller, for handlers guarded by ``requires_sign_in`` or stricter."""
+    return signed_in(await identify(request))
+
+
+DEPENDENCIES: dict[str, Provide] = {
+    **{
+        field.name: Provide(_field_of_services(field.name), sync_to_thread=False)
+        for field in fields(Services)
+    },
+    "actor": Provide(provide_actor),
+    "user": Provide(provide_user),
+}
 
 
 def bearer_token(connection: Connection) -> str | None:
@@ -60,15 +95,6 @@ async def identify(connection: Connection) -> Actor | None:
         actor = await provide_services(connection.app.state).accounts.authenticate(token)
     state[_ACTOR] = actor
     return actor
-
-
-async def provide_actor(request: Request[Any, Any, Any]) -> Actor | None:
-    return await identify(request)
-
-
-async def provide_user(request: Request[Any, Any, Any]) -> Actor:
-    """The signed-in caller, for handlers guarded by ``requires_sign_in`` or stricter."""
-    return signed_in(await identify(request))
 
 
 def signed_in(actor: Actor | None) -> Actor:

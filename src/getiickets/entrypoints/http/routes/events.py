@@ -14,7 +14,8 @@ from getiickets.domain.model.accounts import Actor
 from getiickets.domain.model.errors import InvalidMoneyError, ValidationError
 from getiickets.domain.model.media import MAX_IMAGE_BYTES
 from getiickets.domain.model.money import Money
-from getiickets.domain.usecases.catalog import CreateEvent, NewTicketType, UpdateEvent
+from getiickets.domain.usecases.catalog import Catalog, CreateEvent, NewTicketType, UpdateEvent
+from getiickets.domain.usecases.waiting_room import WaitingRoom
 from getiickets.entrypoints.http.dependencies import requires_event_owner, requires_organizer
 from getiickets.entrypoints.http.errors import documented
 from getiickets.entrypoints.http.images import check_image
@@ -31,7 +32,6 @@ from getiickets.entrypoints.http.schemas import (
     sales_view,
     ticket_type_view,
 )
-from getiickets.entrypoints.services import Services
 from getiickets.ports.repositories import MAX_PAGE_SIZE, EventQuery
 
 
@@ -42,7 +42,7 @@ class EventsController(Controller):
     @get("/", operation_id="listEvents", responses=documented(422))
     async def list_events(  # noqa: PLR0917 - one parameter per query field of docs/http-api.md
         self,
-        services: NamedDependency[Services],
+        catalog: NamedDependency[Catalog],
         category: FromQuery[str | None] = None,
         city: FromQuery[str | None] = None,
         on_date: Annotated[date | None, QueryParameter(name="date")] = None,
@@ -50,16 +50,16 @@ class EventsController(Controller):
         limit: Annotated[int, QueryParameter(name="limit", ge=1, le=MAX_PAGE_SIZE)] = 20,
     ) -> EventListOut:
         query = EventQuery(category=category, city=city, on_date=on_date, page=page, limit=limit)
-        return event_list_view(await services.catalog.list_events(query))
+        return event_list_view(await catalog.list_events(query))
 
     @get("/{event_ref:str}", operation_id="getEvent", responses=documented(404))
     async def get_event(
         self,
         event_ref: FromPath[str],
         actor: NamedDependency[Actor | None],
-        services: NamedDependency[Services],
+        catalog: NamedDependency[Catalog],
     ) -> EventOut:
-        return event_view(await services.catalog.get_event(event_ref, actor))
+        return event_view(await catalog.get_event(event_ref, actor))
 
     @post(
         "/",
@@ -72,7 +72,7 @@ class EventsController(Controller):
         self,
         data: JSONBody[CreateEventBody],
         user: NamedDependency[Actor],
-        services: NamedDependency[Services],
+        catalog: NamedDependency[Catalog],
     ) -> EventOut:
         command = CreateEvent(
             title=data.title,
@@ -89,7 +89,7 @@ class EventsController(Controller):
                 for index, body in enumerate(data.ticket_types)
             ),
         )
-        return event_view(await services.catalog.create_event(user, command))
+        return event_view(await catalog.create_event(user, command))
 
     @patch(
         "/{event_id:str}",
@@ -102,10 +102,10 @@ class EventsController(Controller):
         event_id: FromPath[str],
         data: JSONBody[UpdateEventBody],
         user: NamedDependency[Actor],
-        services: NamedDependency[Services],
+        catalog: NamedDependency[Catalog],
     ) -> EventOut:
         changes = UpdateEvent(**msgspec.structs.asdict(data))
-        return event_view(await services.catalog.update_event(user, event_id, changes))
+        return event_view(await catalog.update_event(user, event_id, changes))
 
     @post(
         "/{event_id:str}/publish",
@@ -118,9 +118,9 @@ class EventsController(Controller):
         self,
         event_id: FromPath[str],
         user: NamedDependency[Actor],
-        services: NamedDependency[Services],
+        catalog: NamedDependency[Catalog],
     ) -> EventOut:
-        return event_view(await services.catalog.publish_event(user, event_id))
+        return event_view(await catalog.publish_event(user, event_id))
 
     @post(
         "/{event_id:str}/ticket-types",
@@ -134,11 +134,11 @@ class EventsController(Controller):
         event_id: FromPath[str],
         data: JSONBody[TicketTypeBody],
         user: NamedDependency[Actor],
-        services: NamedDependency[Services],
+        catalog: NamedDependency[Catalog],
     ) -> TicketTypeOut:
-        event = await services.catalog.get_event(event_id, user)
+        event = await catalog.get_event(event_id, user)
         new_type = _new_ticket_type(data, event.event.currency, "")
-        return ticket_type_view(await services.catalog.add_ticket_type(user, event_id, new_type))
+        return ticket_type_view(await catalog.add_ticket_type(user, event_id, new_type))
 
     @put(
         "/{event_id:str}/image",
@@ -154,12 +154,12 @@ class EventsController(Controller):
         request: Request[Any, Any, Any],
         event_id: FromPath[str],
         user: NamedDependency[Actor],
-        services: NamedDependency[Services],
+        catalog: NamedDependency[Catalog],
     ) -> EventOut:
         data = await request.body()
         content_type = request.headers.get("content-type", "")
         await check_image(data, content_type)
-        return event_view(await services.catalog.set_image(user, event_id, data, content_type))
+        return event_view(await catalog.set_image(user, event_id, data, content_type))
 
     @get(
         "/{event_id:str}/sales",
@@ -171,11 +171,12 @@ class EventsController(Controller):
         self,
         event_id: FromPath[str],
         user: NamedDependency[Actor],
-        services: NamedDependency[Services],
+        catalog: NamedDependency[Catalog],
+        waiting_room: NamedDependency[WaitingRoom],
     ) -> SalesOut:
-        summary = await services.catalog.sales_summary(user, event_id)
+        summary = await catalog.sales_summary(user, event_id)
         # After the owner check above; the queue's state is additive (null if never set).
-        return sales_view(summary, await services.waiting_room.sales_state(event_id))
+        return sales_view(summary, await waiting_room.sales_state(event_id))
 
 
 def _new_ticket_type(body: TicketTypeBody, currency: str, field: str) -> NewTicketType:
