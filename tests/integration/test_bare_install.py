@@ -2,8 +2,8 @@
 
 The project is installed, without extras, into a fresh venv (the normal wheel build, the
 versions from constraints.txt), and there: nothing but getiickets, msgspec and tzdata is
-installed, no framework or driver can be imported, every module of the domain, the ports
-and the in-memory adapters imports, the README example runs (also on a machine without a
+installed, no framework or driver can be imported, every module of the domain, the ports,
+the in-memory adapters and the in-memory wiring imports, the README example runs (also on a machine without a
 system time-zone database), and the ``getiickets`` command says which extra runs the app.
 """
 
@@ -41,6 +41,10 @@ IMPORT_ALL = """
 import importlib, importlib.util, json, pkgutil, sys
 import getiickets.adapters.memory, getiickets.domain, getiickets.ports
 failed = {}
+try:
+    importlib.import_module("getiickets.bootstrap")
+except Exception as error:
+    failed["getiickets.bootstrap"] = repr(error)
 for package in (getiickets.domain, getiickets.ports, getiickets.adapters.memory):
     for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
         try:

@@ -13,7 +13,6 @@ import shutil
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -155,8 +154,9 @@ async def _exercised_metrics(tmp_path: Path) -> str:
     engine = create_engine(settings.effective_database_url)
     redis = create_redis("redis://127.0.0.1:9/0")  # nothing listens: the check fails
     try:
-        services = SimpleNamespace(metrics=metrics, readiness=_readiness(settings, engine, redis))
-        response = await metrics_route.fn(services=services)
+        response = await metrics_route.fn(
+            metrics=metrics, readiness=_readiness(settings, engine, redis)
+        )
     finally:
         await redis.aclose()
         await engine.dispose()

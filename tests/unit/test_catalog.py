@@ -17,10 +17,10 @@ from getiickets.domain.model.errors import (
     UnsupportedMediaTypeError,
     ValidationError,
 )
+from getiickets.domain.model.media import MAX_IMAGE_BYTES
 from getiickets.domain.model.money import Money
 from getiickets.domain.usecases.catalog import (
     LIST_VERSION_KEY,
-    MAX_IMAGE_BYTES,
     CreateEvent,
     NewTicketType,
     UpdateEvent,

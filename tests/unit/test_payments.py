@@ -22,6 +22,7 @@ from getiickets.domain.model.orders import Buyer, OrderStatus
 from getiickets.domain.model.payments import PaymentInitialization
 from getiickets.domain.model.tickets import TicketStatus
 from getiickets.domain.usecases.access import OrderAccess
+from getiickets.domain.usecases.ordering import PlacedOrder
 from getiickets.domain.usecases.payment_inbox import WebhookOutcome
 from getiickets.domain.usecases.payment_results import PaymentOutcome
 from getiickets.ports.payments import PaymentRequest
@@ -38,6 +39,16 @@ def level(capacity: int, *, held: int = 0, sold: int = 0) -> StockLevel:
 @pytest.fixture
 async def show(world: World) -> EventOnSale:
     return await world.a_published_event()
+
+
+async def paid_at_the_provider(
+    world: World, show: EventOnSale, *, regular: int = 1
+) -> tuple[PlacedOrder, str]:
+    """An order placed and paid on the provider's page; we are told nothing yet."""
+    placed = await world.place_order(show, regular=regular)
+    reference = await world.start_payment(placed)
+    world.gateway.pay(reference)
+    return placed, reference
 
 
 def record_initializations(world: World, monkeypatch: pytest.MonkeyPatch) -> list[PaymentRequest]:
@@ -179,9 +190,7 @@ async def test_given_a_paid_order_when_verified_again_then_nothing_more_happens(
 async def test_given_verify_and_webhooks_all_reporting_one_payment_then_tickets_are_issued_once(
     world: World, show: EventOnSale
 ) -> None:
-    placed = await world.place_order(show, regular=3)
-    reference = await world.start_payment(placed)
-    world.gateway.pay(reference)
+    placed, reference = await paid_at_the_provider(world, show, regular=3)
     first = await world.deliver_webhook("charge.success", reference)
     assert first.key is not None
 
@@ -260,9 +269,7 @@ async def test_verifying_a_blank_or_unknown_reference_is_not_found(world: World)
 async def test_given_a_signed_charge_success_webhook_when_processed_then_the_order_is_paid(
     world: World, show: EventOnSale
 ) -> None:
-    placed = await world.place_order(show, regular=1)
-    reference = await world.start_payment(placed)
-    world.gateway.pay(reference)
+    placed, reference = await paid_at_the_provider(world, show)
 
     receipt = await world.deliver_webhook("charge.success", reference)
 
@@ -302,9 +309,7 @@ async def test_a_webhook_body_is_never_trusted_the_provider_is_asked(
 async def test_given_a_forged_signature_then_the_webhook_is_refused_and_nothing_stored(
     world: World, show: EventOnSale, signature: str
 ) -> None:
-    placed = await world.place_order(show, regular=1)
-    reference = await world.start_payment(placed)
-    world.gateway.pay(reference)
+    _, reference = await paid_at_the_provider(world, show)
     body = world.gateway.webhook_body("charge.success", reference)
     # The checkout opened its payment's event row; the refused webhook adds or changes none.
     before = copy.deepcopy(world.db.payment_inbox.rows)
@@ -318,9 +323,7 @@ async def test_given_a_forged_signature_then_the_webhook_is_refused_and_nothing_
 async def test_given_a_signature_of_another_body_then_the_webhook_is_refused(
     world: World, show: EventOnSale
 ) -> None:
-    placed = await world.place_order(show, regular=1)
-    reference = await world.start_payment(placed)
-    world.gateway.pay(reference)
+    _, reference = await paid_at_the_provider(world, show)
     genuine = world.gateway.webhook_body("charge.success", reference)
     tampered = genuine.replace(b'"amount":500000', b'"amount":1')
     assert tampered != genuine
@@ -335,9 +338,7 @@ async def test_given_a_signature_of_another_body_then_the_webhook_is_refused(
 async def test_given_the_same_webhook_twice_then_the_second_is_a_duplicate(
     world: World, show: EventOnSale
 ) -> None:
-    placed = await world.place_order(show, regular=1)
-    reference = await world.start_payment(placed)
-    world.gateway.pay(reference)
+    _, reference = await paid_at_the_provider(world, show)
 
     first = await world.deliver_webhook("charge.success", reference)
     second = await world.deliver_webhook("charge.success", reference)
@@ -647,9 +648,7 @@ async def test_given_the_provider_is_down_at_expiry_then_the_order_expires_anywa
 async def test_given_the_provider_down_while_processing_then_the_webhook_is_retried_later(
     world: World, show: EventOnSale
 ) -> None:
-    placed = await world.place_order(show, regular=1)
-    reference = await world.start_payment(placed)
-    world.gateway.pay(reference)
+    placed, reference = await paid_at_the_provider(world, show)
     receipt = await world.deliver_webhook("charge.success", reference)
     assert receipt.key is not None
 
@@ -680,9 +679,7 @@ async def test_given_the_provider_down_while_processing_then_the_webhook_is_retr
 async def test_a_webhook_left_unprocessed_by_a_crash_is_picked_up_by_the_worker(
     world: World, show: EventOnSale
 ) -> None:
-    placed = await world.place_order(show, regular=1)
-    reference = await world.start_payment(placed)
-    world.gateway.pay(reference)
+    placed, reference = await paid_at_the_provider(world, show)
     await world.deliver_webhook("charge.success", reference)  # stored, then the process died
 
     assert await world.payment_inbox.retry_inbox() == 1

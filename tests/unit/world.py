@@ -1,6 +1,8 @@
-"""A whole getiickets on the in-memory adapters, wired as the composition root wires it.
+"""A whole getiickets on the in-memory adapters, wired as the server wires it.
 
-``World()`` is one independent universe: its own database, a frozen clock, seeded ids,
+``World`` is ``getiickets.bootstrap.InMemoryGetiickets``: the use cases come from the same
+factory the app's container calls, watched by the app's own metrics. ``World()`` is one
+independent universe: its own database, a frozen clock, seeded ids,
 an inventory rebuilt from the database's facts, a Paystack account, a mailer and an
 SMS sender that remember what they were sent. Use cases are reached through it
 (``world.ordering``, ``world.checkout``...) and the fakes are there for the story's
@@ -14,7 +16,7 @@ The async helpers build the usual cast in one line each, always through the use 
     placed = await world.place_order(show, regular=2)
     await world.pay(placed)
 
-Other suites (stateful, concurrency, README example) import it from here.
+Other suites (stateful, concurrency, reliability) import it from here.
 """
 
 from __future__ import annotations
@@ -23,23 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from getiickets.adapters.memory import (
-    InMemoryCache,
-    InMemoryClock,
-    InMemoryDatabase,
-    InMemoryFileStorage,
-    InMemoryIdGenerator,
-    InMemoryInventory,
-    InMemoryMailer,
-    InMemoryPasswordHasher,
-    InMemoryPaymentGateway,
-    InMemorySessionStore,
-    InMemorySmsSender,
-    InMemoryTicketRenderer,
-    InMemoryTicketSigner,
-    InMemoryUnitOfWork,
-)
 from getiickets.adapters.rendering.messages import BabelMessageComposer
+from getiickets.bootstrap import InMemoryGetiickets
 from getiickets.domain.model.accounts import Actor, Role
 from getiickets.domain.model.inventory import StockLevel
 from getiickets.domain.model.money import Money
@@ -48,31 +35,18 @@ from getiickets.domain.model.orders import DEFAULT_RESERVATION_TTL, Buyer, Order
 from getiickets.domain.model.payments import InboxEvent
 from getiickets.domain.model.tickets import Ticket
 from getiickets.domain.usecases.access import OrderAccess
-from getiickets.domain.usecases.accounts import Accounts, Register, SignedIn
-from getiickets.domain.usecases.catalog import Catalog, CreateEvent, EventView, NewTicketType
-from getiickets.domain.usecases.checkin import CheckIn
-from getiickets.domain.usecases.checkout import Checkout
-from getiickets.domain.usecases.expiry import Expiry
-from getiickets.domain.usecases.issuance import TicketIssuance
-from getiickets.domain.usecases.notifications import Notifications
-from getiickets.domain.usecases.ordering import (
-    Ordering,
-    OrderItem,
-    PlacedOrder,
-    PlaceOrder,
-)
-from getiickets.domain.usecases.payment_inbox import PaymentInbox, WebhookReceipt
-from getiickets.domain.usecases.payment_results import AppliedPayment, PaymentResults
-from getiickets.domain.usecases.refunds import Refunds
-from getiickets.domain.usecases.stock import StockLedger
-from getiickets.domain.usecases.ticket_files import TicketFiles
-from getiickets.ports.payments import PaymentGateway
-from getiickets.ports.unit_of_work import UnitOfWork
+from getiickets.domain.usecases.accounts import Register, SignedIn
+from getiickets.domain.usecases.catalog import CreateEvent, EventView, NewTicketType
+from getiickets.domain.usecases.ordering import OrderItem, PlacedOrder, PlaceOrder
+from getiickets.domain.usecases.payment_inbox import WebhookReceipt
+from getiickets.domain.usecases.payment_results import AppliedPayment
+from getiickets.entrypoints.metrics import Metrics, observers
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 """A Monday morning, UTC: every World starts here unless told otherwise."""
 PAYSTACK_SECRET_KEY = "sk_test_unit_world"
-CALLBACK_URL = "https://app.test/payments/callback"
+APP_BASE_URL = "https://app.test"
+CALLBACK_URL = f"{APP_BASE_URL}/payments/callback"
 FILES_BASE_URL = "https://files.test"
 PASSWORD = "correct horse battery"
 REGULAR_PRICE = Money.parse("5000.00")
@@ -109,7 +83,7 @@ class Account:
         return Buyer(email=self.email, name=self.name, phone=self.phone)
 
 
-class World:
+class World(InMemoryGetiickets):
     def __init__(
         self,
         *,
@@ -117,98 +91,24 @@ class World:
         start: datetime = START,
         reservation_ttl: timedelta = DEFAULT_RESERVATION_TTL,
     ) -> None:
-        self.db = InMemoryDatabase()
-        self.clock = InMemoryClock(start)
-        self.ids = InMemoryIdGenerator(seed)
-        self.signer = InMemoryTicketSigner(b"unit-world-ticket-signing-key")
-        # One round: the hasher's strength is not under test, and real rounds cost seconds.
-        self.hasher = InMemoryPasswordHasher(iterations=1)
-        self.sessions = InMemorySessionStore(self.clock)
-        self.cache = InMemoryCache(self.clock)
-        self.files = InMemoryFileStorage(self.clock, b"unit-world-files-key", FILES_BASE_URL)
-        self.renderer = InMemoryTicketRenderer()
-        # The provider is another system: its own ids, so ours stay the same whatever it does.
-        self.gateway = InMemoryPaymentGateway(
-            PAYSTACK_SECRET_KEY, self.clock, InMemoryIdGenerator(seed + 1)
-        )
-        self.mailer = InMemoryMailer()
-        self.sms = InMemorySmsSender()
-
-        self.ledger = StockLedger(self.uow)
-        self.inventory = InMemoryInventory(self.ledger, self.clock)
-        self.issuance = TicketIssuance(signer=self.signer, ids=self.ids)
-        self.accounts = Accounts(
-            uow=self.uow, sessions=self.sessions, hasher=self.hasher, clock=self.clock, ids=self.ids
-        )
-        self.catalog = Catalog(
-            uow=self.uow,
-            inventory=self.inventory,
-            files=self.files,
-            cache=self.cache,
-            clock=self.clock,
-            ids=self.ids,
-        )
-        self.ordering = Ordering(
-            uow=self.uow,
-            inventory=self.inventory,
-            issuance=self.issuance,
-            clock=self.clock,
-            ids=self.ids,
+        # The app's own metrics watch the world, as they watch the server.
+        self.metrics = Metrics()
+        super().__init__(
+            start=start,
+            seed=seed,
             reservation_ttl=reservation_ttl,
-        )
-        self._reservation_ttl = reservation_ttl
-        self.use_gateway(self.gateway)
-        self.checkin = CheckIn(uow=self.uow, signer=self.signer, clock=self.clock)
-        self.ticket_files = TicketFiles(uow=self.uow, renderer=self.renderer, files=self.files)
-        self.notifications = Notifications(
-            uow=self.uow,
-            mailer=self.mailer,
-            sms=self.sms,
             # Pure words, no I/O: the real composer, not a fake of it.
             composer=BabelMessageComposer(),
-            ticket_files=self.ticket_files,
-            files=self.files,
-            clock=self.clock,
-            ids=self.ids,
+            observers=observers(self.metrics),
+            base_url=APP_BASE_URL,
+            files_base_url=FILES_BASE_URL,
+            paystack_secret_key=PAYSTACK_SECRET_KEY,
+            ticket_signing_key=b"unit-world-ticket-signing-key",
+            file_signing_key=b"unit-world-files-key",
+            # One round: the hasher's strength is not under test, and real rounds cost seconds.
+            password_iterations=1,
         )
         self._accounts_made = 0
-
-    def use_gateway(self, gateway: PaymentGateway) -> None:
-        """(Re)wire the payment use cases to talk to ``gateway``."""
-        self.refunds = Refunds(
-            uow=self.uow, gateway=gateway, inventory=self.inventory, clock=self.clock
-        )
-        self.payment_results = PaymentResults(
-            uow=self.uow,
-            gateway=gateway,
-            inventory=self.inventory,
-            issuance=self.issuance,
-            refunds=self.refunds,
-            clock=self.clock,
-            reservation_ttl=self._reservation_ttl,
-        )
-        self.checkout = Checkout(
-            uow=self.uow,
-            gateway=gateway,
-            results=self.payment_results,
-            clock=self.clock,
-            ids=self.ids,
-            callback_url=CALLBACK_URL,
-        )
-        self.payment_inbox = PaymentInbox(
-            uow=self.uow,
-            gateway=gateway,
-            results=self.payment_results,
-            refunds=self.refunds,
-            clock=self.clock,
-        )
-        self.expiry = Expiry(
-            uow=self.uow, inventory=self.inventory, results=self.payment_results, clock=self.clock
-        )
-
-    def uow(self) -> UnitOfWork:
-        """The ``UnitOfWorkFactory``: a fresh unit over the one shared database."""
-        return InMemoryUnitOfWork(self.db)
 
     # ------------------------------------------------------------------ the cast
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from getiickets.domain.model.errors import PayloadTooLargeError, UnsupportedMediaTypeError
+from getiickets.domain.model.media import MAX_IMAGE_BYTES, media_type
 
 DEFAULT_ALLOWED_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "application/pdf"})
-DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+DEFAULT_MAX_BYTES = MAX_IMAGE_BYTES
 
 _SIGNATURES: dict[str, Callable[[bytes], bool]] = {
     "image/png": lambda data: data.startswith(b"\x89PNG\r\n\x1a\n"),
@@ -35,11 +36,6 @@ def check_key(key: str) -> None:
         raise ValueError(
             f"invalid file key {key!r}: use a relative path like 'tickets/<id>/qr.png'"
         )
-
-
-def media_type(content_type: str) -> str:
-    """``"Image/PNG; charset=x"`` -> ``"image/png"``: parameters and case do not matter."""
-    return content_type.split(";", 1)[0].strip().lower()
 
 
 def check_upload(

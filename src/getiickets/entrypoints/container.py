@@ -63,36 +63,17 @@ from getiickets.adapters.sqlalchemy.waiting_room import SqlAlchemyQueueSettingsS
 from getiickets.adapters.system.clock import SystemClock
 from getiickets.adapters.system.ids import RandomIdGenerator
 from getiickets.adapters.twilio.sms import TwilioSmsSender
+from getiickets.bootstrap import bootstrap
 from getiickets.domain.model.waiting_room import TokenSealer
-from getiickets.domain.usecases.accounts import Accounts
-from getiickets.domain.usecases.catalog import Catalog
-from getiickets.domain.usecases.checkin import CheckIn
-from getiickets.domain.usecases.checkout import Checkout
-from getiickets.domain.usecases.expiry import Expiry
-from getiickets.domain.usecases.issuance import TicketIssuance
-from getiickets.domain.usecases.notifications import Notifications
-from getiickets.domain.usecases.ordering import Ordering
-from getiickets.domain.usecases.payment_inbox import PaymentInbox
-from getiickets.domain.usecases.refunds import Refunds
 from getiickets.domain.usecases.stock import StockLedger
-from getiickets.domain.usecases.ticket_files import TicketFiles
-from getiickets.domain.usecases.waiting_room import WaitingRoom
 from getiickets.entrypoints.http.fresh import FreshResponses
-from getiickets.entrypoints.metrics import (
-    Metrics,
-    ObservedGateway,
-    ObservedPaymentResults,
-    ObservedSender,
-    observed_store,
-    upload_observer,
-)
+from getiickets.entrypoints.metrics import Metrics, observed_store, observers, upload_observer
 from getiickets.entrypoints.services import ReadinessCheck, ServedFiles, Services
 from getiickets.entrypoints.settings import Settings, check_safe_to_serve
 from getiickets.ports.clock import Clock
 from getiickets.ports.files import FileStorage
 from getiickets.ports.hot_state import Cache, RateLimiter, SessionStore
 from getiickets.ports.inventory import Inventory
-from getiickets.ports.notifications import Mailer, SmsSender
 from getiickets.ports.payments import PaymentGateway
 from getiickets.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from getiickets.ports.waiting_room import WaitingLine
@@ -325,11 +306,6 @@ def _gateway(settings: Settings, http: httpx.AsyncClient, cache: Cache) -> Payme
     )
 
 
-def _mailer(settings: Settings, http: httpx.AsyncClient, metrics: Metrics) -> Mailer:
-    mailer: Mailer = _brevo(settings, http)
-    return ObservedSender(mailer, "email", metrics)
-
-
 def _brevo(settings: Settings, http: httpx.AsyncClient) -> BrevoMailer:
     if settings.brevo_api_key is None and settings.uses_sandbox_paystack:
         return BrevoMailer(
@@ -346,10 +322,6 @@ def _brevo(settings: Settings, http: httpx.AsyncClient) -> BrevoMailer:
         settings.brevo_sender_name,
         base_url=settings.brevo_base_url or "https://api.brevo.com/v3",
     )
-
-
-def _sms(settings: Settings, metrics: Metrics) -> SmsSender:
-    return ObservedSender(_twilio(settings), "sms", metrics)
 
 
 def _twilio(settings: Settings) -> TwilioSmsSender:
@@ -417,110 +389,58 @@ class Container(containers.DeclarativeContainer):
     files = providers.Singleton(_files, settings, clock, metrics)
     renderer = providers.Singleton(QrcodeReportlabRenderer)
     composer = providers.Singleton(BabelMessageComposer)
-    gateway = providers.Singleton(
-        ObservedGateway, providers.Singleton(_gateway, settings, http, cache), metrics
-    )
-    mailer = providers.Singleton(_mailer, settings, http, metrics)
-    sms = providers.Singleton(_sms, settings, metrics)
-    reservation_ttl = providers.Callable(_reservation_ttl, settings)
+    gateway = providers.Singleton(_gateway, settings, http, cache)
+    mailer = providers.Singleton(_brevo, settings, http)
+    sms = providers.Singleton(_twilio, settings)
 
-    issuance = providers.Singleton(TicketIssuance, signer=signer, ids=ids)
-    accounts = providers.Singleton(
-        Accounts, uow=uow, sessions=sessions, hasher=hasher, clock=clock, ids=ids
-    )
-    catalog = providers.Singleton(
-        Catalog, uow=uow, inventory=inventory, files=files, cache=cache, clock=clock, ids=ids
-    )
-    ordering = providers.Singleton(
-        Ordering,
+    # The use cases: the same factory the in-memory wiring uses, watched by the metrics.
+    use_cases = providers.Singleton(
+        bootstrap,
         uow=uow,
         inventory=inventory,
-        issuance=issuance,
-        clock=clock,
-        ids=ids,
-        reservation_ttl=reservation_ttl,
-    )
-    refunds = providers.Singleton(
-        Refunds, uow=uow, gateway=gateway, inventory=inventory, clock=clock
-    )
-    payment_results = providers.Singleton(
-        ObservedPaymentResults,
-        metrics=metrics,
-        uow=uow,
         gateway=gateway,
-        inventory=inventory,
-        issuance=issuance,
-        refunds=refunds,
-        clock=clock,
-        reservation_ttl=reservation_ttl,
-    )
-    checkout = providers.Singleton(
-        Checkout,
-        uow=uow,
-        gateway=gateway,
-        results=payment_results,
+        files=files,
+        cache=cache,
+        sessions=sessions,
+        hasher=hasher,
+        signer=signer,
+        renderer=renderer,
+        mailer=mailer,
+        sms=sms,
+        composer=composer,
+        queue_settings=providers.Singleton(SqlAlchemyQueueSettingsStore, engine),
+        waiting_line=providers.Singleton(_waiting_line, settings, redis, metrics),
+        sealer=providers.Singleton(_queue_sealer, settings),
+        limiter=rate_limiter,
         clock=clock,
         ids=ids,
         callback_url=providers.Callable(
             lambda s: f"{s.public_base_url}/payments/callback", settings
         ),
-    )
-    payment_inbox = providers.Singleton(
-        PaymentInbox,
-        uow=uow,
-        gateway=gateway,
-        results=payment_results,
-        refunds=refunds,
-        clock=clock,
-    )
-    expiry = providers.Singleton(
-        Expiry, uow=uow, inventory=inventory, results=payment_results, clock=clock
-    )
-    waiting_room = providers.Singleton(
-        WaitingRoom,
-        uow=uow,
-        settings=providers.Singleton(SqlAlchemyQueueSettingsStore, engine),
-        line=providers.Singleton(_waiting_line, settings, redis, metrics),
-        sealer=providers.Singleton(_queue_sealer, settings),
-        limiter=rate_limiter,
-        clock=clock,
-        ids=ids,
-        page_url=providers.Callable(
+        queue_page_url=providers.Callable(
             lambda s: lambda slug: f"{s.public_base_url}/queue/{slug}", settings
         ),
         joins_per_client=providers.Callable(
             lambda s: s.queue_joins_per_client_per_minute, settings
         ),
-        observe=providers.Callable(lambda m: m.observe_queue, metrics),
-    )
-    checkin = providers.Singleton(CheckIn, uow=uow, signer=signer, clock=clock)
-    ticket_files = providers.Singleton(TicketFiles, uow=uow, renderer=renderer, files=files)
-    notifications = providers.Singleton(
-        Notifications,
-        uow=uow,
-        mailer=mailer,
-        sms=sms,
-        composer=composer,
-        ticket_files=ticket_files,
-        files=files,
-        clock=clock,
-        ids=ids,
+        reservation_ttl=providers.Callable(_reservation_ttl, settings),
+        observers=providers.Singleton(observers, metrics),
     )
     services = providers.Singleton(
         Services,
         settings=settings,
-        accounts=accounts,
-        catalog=catalog,
-        ordering=ordering,
-        checkout=checkout,
-        payment_results=payment_results,
-        payment_inbox=payment_inbox,
-        refunds=refunds,
-        expiry=expiry,
-        waiting_room=waiting_room,
-        checkin=checkin,
-        ticket_files=ticket_files,
-        notifications=notifications,
+        accounts=use_cases.provided.accounts,
+        catalog=use_cases.provided.catalog,
+        ordering=use_cases.provided.ordering,
+        checkout=use_cases.provided.checkout,
+        payment_results=use_cases.provided.payment_results,
+        payment_inbox=use_cases.provided.payment_inbox,
+        refunds=use_cases.provided.refunds,
+        expiry=use_cases.provided.expiry,
+        waiting_room=use_cases.provided.waiting_room,
+        checkin=use_cases.provided.checkin,
+        ticket_files=use_cases.provided.ticket_files,
+        notifications=use_cases.provided.notifications,
         files=files,
         served_files=providers.Callable(_served_files, files),
         uow=uow,

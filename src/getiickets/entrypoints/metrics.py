@@ -9,6 +9,7 @@ PROMETHEUS_MULTIPROC_DIR, and /metrics adds up every process's numbers.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 import time
@@ -31,6 +32,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from getiickets.adapters.sqlalchemy.engine import pool_status
+from getiickets.bootstrap import Observers
 from getiickets.domain.model.errors import (
     CacheUnavailableError,
     NotFoundError,
@@ -377,6 +379,17 @@ def _counting_gets(get: Callable[..., Any], metrics: Metrics) -> Any:
         return value
 
     return counted
+
+
+def observers(metrics: Metrics) -> Observers:
+    """What the use-case factory wraps, so every graph it builds reports to ``metrics``."""
+    return Observers(
+        gateway=lambda gateway: ObservedGateway(gateway, metrics),
+        mailer=lambda mailer: ObservedSender(mailer, "email", metrics),
+        sms=lambda sms: ObservedSender(sms, "sms", metrics),
+        payment_results=functools.partial(ObservedPaymentResults, metrics=metrics),
+        queue=metrics.observe_queue,
+    )
 
 
 def upload_observer(metrics: Metrics) -> Callable[[float, bool], None]:

@@ -1,7 +1,9 @@
 """What the HTTP app and the worker are given: use cases and the few ports they touch.
 
-Built once per process by the composition root (``container.py``); nothing in here
-builds anything.
+Built once per process by the composition root (``container.py``), which resolves it
+from its (async) resources in the lifespan; nothing in here builds anything. HTTP
+handlers never see the whole of it: each declares the fields it needs by name
+(``ordering: NamedDependency[Ordering]``), provided in ``http/dependencies.py``.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class ServedFiles(Protocol):
 
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
+Readiness = dict[str, ReadinessCheck]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,5 +72,5 @@ class Services:
     """Shared secret Brevo sends as a bearer token with delivery events; None refuses all."""
     twilio_auth_token: str | None = None
     """Checks X-Twilio-Signature on SMS status callbacks; None refuses all."""
-    readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
+    readiness: Readiness = field(default_factory=dict)
     """Named checks for /ready (database, cache...), each bounded by its own timeout."""

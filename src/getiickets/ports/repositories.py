@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from getiickets.domain.model.notifications import OutboxMessage
     from getiickets.domain.model.orders import Order, OrderStatus
     from getiickets.domain.model.payments import InboxEvent
-    from getiickets.domain.model.tickets import Ticket, TicketStatus
+    from getiickets.domain.model.tickets import Ticket
 
 MAX_PAGE_SIZE = 100
 
@@ -93,10 +93,6 @@ class OrderRepository(Protocol):
         """Pending orders whose reservation ended at or before ``now``, oldest first."""
         ...
 
-    async def awaiting_payment(self, expiring_before: datetime, limit: int) -> list[Order]:
-        """Pending orders with a payment reference that expire before the given time."""
-        ...
-
     async def refunds_due(self, limit: int) -> list[Order]:
         """Orders marked refunded whose refund has not been accepted by the provider yet."""
         ...
@@ -120,8 +116,6 @@ class TicketRepository(Protocol):
     async def without_files(self, limit: int) -> list[Ticket]:
         """Tickets whose QR image or PDF has not been rendered and stored yet."""
         ...
-
-    async def count_by_status(self, event_id: str) -> dict[TicketStatus, int]: ...
 
 
 class UserRepository(Protocol):

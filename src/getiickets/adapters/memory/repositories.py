@@ -128,18 +128,6 @@ class InMemoryOrderRepository:
         due = [o for o in self._changes.rows() if o.is_due_for_expiry(now)]
         return self._first(due, limit)
 
-    async def awaiting_payment(self, expiring_before: datetime, limit: int) -> list[Order]:
-        """Pending orders with a reference and ``expires_at < expiring_before``, soonest first."""
-        check_limit(limit)
-        waiting = [
-            order
-            for order in self._changes.rows()
-            if order.status is OrderStatus.PENDING
-            and order.payment_reference is not None
-            and order.expires_at < expiring_before
-        ]
-        return self._first(waiting, limit)
-
     async def refunds_due(self, limit: int) -> list[Order]:
         """Refunded orders still owing the provider a refund request, oldest refund first."""
         check_limit(limit)
@@ -221,11 +209,6 @@ class InMemoryTicketRepository:
             and (ticket.qr_key is None or ticket.pdf_key is None)
         ]
         return self._sorted(missing, limit)
-
-    async def count_by_status(self, event_id: str) -> dict[TicketStatus, int]:
-        """Every status is a key, with 0 where there are none."""
-        counts = Counter(t.status for t in self._changes.rows() if t.event_id == event_id)
-        return {status: counts[status] for status in TicketStatus}
 
     @staticmethod
     def _sorted(tickets: list[Ticket], limit: int | None = None) -> list[Ticket]:

@@ -303,20 +303,6 @@ class SqlAlchemyOrderRepository(_Repository):
             .limit(limit)
         )
 
-    async def awaiting_payment(self, expiring_before: datetime, limit: int) -> list[Order]:
-        """Pending orders with a reference and ``expires_at < expiring_before``, soonest first."""
-        check_limit(limit)
-        return await self._many(
-            sa.select(orders)
-            .where(
-                orders.c.status == OrderStatus.PENDING.value,
-                orders.c.payment_reference.is_not(None),
-                orders.c.expires_at < expiring_before,
-            )
-            .order_by(orders.c.expires_at, orders.c.id)
-            .limit(limit)
-        )
-
     async def refunds_due(self, limit: int) -> list[Order]:
         """Refunded orders still owing the provider a refund request, oldest refund first."""
         check_limit(limit)
@@ -449,20 +435,6 @@ class SqlAlchemyTicketRepository(_Repository):
             .order_by(tickets.c.issued_at, tickets.c.id)
             .limit(limit)
         )
-
-    async def count_by_status(self, event_id: str) -> dict[TicketStatus, int]:
-        """Every status is a key, with 0 where there are none."""
-        counts = Counter(
-            {
-                TicketStatus(row.status): row.count
-                for row in await self._rows(
-                    sa.select(tickets.c.status, sa.func.count().label("count"))
-                    .where(tickets.c.event_id == event_id)
-                    .group_by(tickets.c.status)
-                )
-            }
-        )
-        return {status: counts[status] for status in TicketStatus}
 
     async def _many(self, statement: sa.Select[Any]) -> list[Ticket]:
         return [

@@ -125,7 +125,7 @@ orders = sa.Table(
     # order_past_references below.
     sa.Column("past_references", sa.JSON, nullable=False, server_default=sa.text("'[]'")),
     _version(),
-    # due_for_expiry and awaiting_payment: pending orders by expiry.
+    # due_for_expiry: pending orders by expiry.
     sa.Index("ix_orders_expiry", "status", "expires_at", "id"),
     # count_by_status and sales: one event's orders by status.
     sa.Index("ix_orders_event_status", "event_id", "status"),

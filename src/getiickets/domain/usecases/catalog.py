@@ -23,6 +23,7 @@ from getiickets.domain.model.errors import (
     UnsupportedMediaTypeError,
 )
 from getiickets.domain.model.local_time import DEFAULT_TIMEZONE
+from getiickets.domain.model.media import MAX_IMAGE_BYTES, media_type
 from getiickets.domain.model.money import DEFAULT_CURRENCY, Money
 from getiickets.domain.model.orders import OrderStatus
 from getiickets.domain.usecases.retrying import retry_on_conflict
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
 DETAIL_TTL = timedelta(seconds=60)
 LIST_TTL = timedelta(seconds=300)
 LIST_VERSION_KEY = "events:version"
-MAX_IMAGE_BYTES = 5 * 1024 * 1024
 IMAGE_URL_LIFETIME = timedelta(days=1)
 _IMAGE_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 _SLUG_SUFFIX_LENGTH = 6
@@ -391,9 +391,9 @@ _page_decoder = msgspec.json.Decoder(EventPage)
 def _check_image(data: bytes, content_type: str) -> str:
     """The business rule: PNG, JPEG or WebP, at most 5 MiB. That the bytes really are
     what the type says is checked by every file storage before it stores anything."""
-    media_type = content_type.split(";", maxsplit=1)[0].strip().lower()
-    if media_type not in _IMAGE_EXTENSIONS:
+    declared = media_type(content_type)
+    if declared not in _IMAGE_EXTENSIONS:
         raise UnsupportedMediaTypeError("event images must be PNG, JPEG or WebP")
     if len(data) > MAX_IMAGE_BYTES:
         raise PayloadTooLargeError("event images must be at most 5 MiB")
-    return _IMAGE_EXTENSIONS[media_type]
+    return _IMAGE_EXTENSIONS[declared]

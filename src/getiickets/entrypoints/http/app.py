@@ -10,14 +10,13 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 
 from litestar import Litestar, Router
-from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.types import ControllerRouterHandler
 
 from getiickets import __doc__ as package_doc
 from getiickets.entrypoints.http.bodies import CheckedRequest
-from getiickets.entrypoints.http.dependencies import provide_actor, provide_services, provide_user
+from getiickets.entrypoints.http.dependencies import DEPENDENCIES
 from getiickets.entrypoints.http.errors import EXCEPTION_HANDLERS
 from getiickets.entrypoints.http.middleware import observe_requests
 from getiickets.entrypoints.http.openapi import ClosedStructSchemaPlugin, document_edge_responses
@@ -82,11 +81,7 @@ def create_app(
             *extra_routes,
         ],
         middleware=[observe_requests],
-        dependencies={
-            "services": Provide(provide_services, sync_to_thread=False),
-            "actor": Provide(provide_actor),
-            "user": Provide(provide_user),
-        },
+        dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         request_class=CheckedRequest,
         request_max_body_size=MAX_BODY_BYTES,

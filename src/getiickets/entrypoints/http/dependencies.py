@@ -1,5 +1,11 @@
-"""Request-scoped values handlers declare (the services, who is asking), and the guards
-that say who may call a route.
+"""Values handlers declare (a use case, a port, who is asking), and the guards that say
+who may call a route.
+
+Every field of the process's ``Services`` is a dependency of the same name, so a handler
+names exactly what it uses (``ordering: NamedDependency[Ordering]``) and nothing else;
+``DEPENDENCIES`` is the one place they are provided, for the whole app.
+Litestar checks a dependency against its declared type with ``isinstance``, which a
+port (a ``typing.Protocol``) cannot answer: declare those ``SkipValidation[Port]``.
 
 A route's access rule is a guard, declared on its handler: Litestar runs guards before
 it resolves the handler's parameters, the body (``data``) among them, so a caller who
@@ -10,12 +16,13 @@ looked up once per request and remembered on it; guards and handlers share it.
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.handlers import BaseRouteHandler
 
 from getiickets.domain.model.accounts import Actor
@@ -35,6 +42,45 @@ Connection = ASGIConnection[Any, Any, Any, Any]
 def provide_services(state: State) -> Services:
     services: Services = state.services
     return services
+
+
+def _field_of_services(name: str) -> Any:
+    def provide(state: State) -> Any:
+        return getattr(provide_services(state), name)
+
+    provide.__name__ = f"provide_{name}"
+    return provide
+
+
+# ``services`` is declared by the two below although ``identify`` finds it itself:
+# depending on it puts them in a batch after it. Litestar resolves the dependencies of
+# one batch in an anyio task group, one task each, which cost a handler taking
+# ``services`` and ``actor`` ~90 us of its ~140 us per request (the hot public reads
+# take exactly those two).
+
+
+async def provide_actor(
+    request: Request[Any, Any, Any], services: NamedDependency[Services]
+) -> Actor | None:
+    return await identify(request)
+
+
+async def provide_user(
+    request: Request[Any, Any, Any], services: NamedDependency[Services]
+) -> Actor:
+    """The signed-in caller, for handlers guarded by ``requires_sign_in`` or stricter."""
+    return signed_in(await identify(request))
+
+
+DEPENDENCIES: dict[str, Provide] = {
+    **{
+        field.name: Provide(_field_of_services(field.name), sync_to_thread=False)
+        for field in fields(Services)
+    },
+    "services": Provide(provide_services, sync_to_thread=False),
+    "actor": Provide(provide_actor),
+    "user": Provide(provide_user),
+}
 
 
 def bearer_token(connection: Connection) -> str | None:
@@ -61,25 +107,6 @@ async def identify(connection: Connection) -> Actor | None:
         actor = await provide_services(connection.app.state).accounts.authenticate(token)
     state[_ACTOR] = actor
     return actor
-
-
-# ``services`` is declared by the two below although ``identify`` finds it itself:
-# depending on it puts it in a batch of its own, resolved first. Litestar resolves
-# the dependencies of one batch in an anyio task group, one task each, which cost a
-# handler taking ``services`` and ``actor`` ~90 us of its ~140 us per request.
-
-
-async def provide_actor(
-    request: Request[Any, Any, Any], services: NamedDependency[Services]
-) -> Actor | None:
-    return await identify(request)
-
-
-async def provide_user(
-    request: Request[Any, Any, Any], services: NamedDependency[Services]
-) -> Actor:
-    """The signed-in caller, for handlers guarded by ``requires_sign_in`` or stricter."""
-    return signed_in(await identify(request))
 
 
 def signed_in(actor: Actor | None) -> Actor:

@@ -11,6 +11,7 @@ import anyio.to_thread
 from PIL import Image
 
 from getiickets.domain.model.errors import UnsupportedMediaTypeError
+from getiickets.domain.model.media import media_type
 
 _PILLOW_FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}
 MAX_PIXELS = 50_000_000
@@ -22,21 +23,21 @@ async def check_image(data: bytes, content_type: str) -> None:
 
     Types that are not images are left to the use case, which refuses them itself.
     """
-    media_type = content_type.split(";", 1)[0].strip().lower()
-    pillow_format = _PILLOW_FORMATS.get(media_type)
+    declared = media_type(content_type)
+    pillow_format = _PILLOW_FORMATS.get(declared)
     if pillow_format is not None:
-        await anyio.to_thread.run_sync(_decode, data, pillow_format, media_type)
+        await anyio.to_thread.run_sync(_decode, data, pillow_format, declared)
 
 
-def _decode(data: bytes, pillow_format: str, media_type: str) -> None:
+def _decode(data: bytes, pillow_format: str, declared: str) -> None:
     try:
         with Image.open(io.BytesIO(data), formats=[pillow_format]) as image:
             if image.width * image.height > MAX_PIXELS:
-                raise UnsupportedMediaTypeError(f"the {media_type} image has too many pixels")
+                raise UnsupportedMediaTypeError(f"the {declared} image has too many pixels")
             image.load()
     except UnsupportedMediaTypeError:
         raise
     # Pillow reports damaged input in many ways (OSError, SyntaxError, ValueError,
     # DecompressionBombError...); for hostile bytes every one of them means "not an image".
     except Exception as error:
-        raise UnsupportedMediaTypeError(f"the body is not a valid {media_type} image") from error
+        raise UnsupportedMediaTypeError(f"the body is not a valid {declared} image") from error

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from litestar import Controller, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody
+from litestar.params import JSONBody, SkipValidation
 
 from getiickets.domain.model.accounts import Actor
+from getiickets.domain.usecases.checkin import CheckIn
 from getiickets.entrypoints.http.dependencies import requires_organizer
 from getiickets.entrypoints.http.errors import documented
 from getiickets.entrypoints.http.routes.orders import ticket_out
 from getiickets.entrypoints.http.schemas import CheckInBody, CheckInOut
-from getiickets.entrypoints.services import Services
+from getiickets.ports.files import FileStorage
 
 
 class CheckInController(Controller):
@@ -30,11 +31,12 @@ class CheckInController(Controller):
         self,
         data: JSONBody[CheckInBody],
         user: NamedDependency[Actor],
-        services: NamedDependency[Services],
+        checkin: NamedDependency[CheckIn],
+        files: NamedDependency[SkipValidation[FileStorage]],
     ) -> CheckInOut:
-        result = await services.checkin.check_in(user, data.event_id, data.qr_payload)
+        result = await checkin.check_in(user, data.event_id, data.qr_payload)
         return CheckInOut(
             result=result.outcome.value,  # type: ignore[arg-type]
-            ticket=await ticket_out(services, result.ticket),
+            ticket=await ticket_out(files, result.ticket),
             checked_in_at=result.ticket.checked_in_at,
         )

@@ -24,9 +24,10 @@ from getiickets.adapters.twilio.status_callbacks import (
     verify_status_callback,
 )
 from getiickets.domain.model.errors import InvalidSignatureError, ValidationError
+from getiickets.domain.usecases.notifications import Notifications
 from getiickets.entrypoints.http.errors import documented
 from getiickets.entrypoints.http.schemas import WebhookAck
-from getiickets.entrypoints.services import Services
+from getiickets.entrypoints.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -44,18 +45,19 @@ class DeliveryReportsController(Controller):
         responses=documented(400, 401, 413, 422),
     )
     async def brevo(
-        self, request: Request[Any, Any, Any], services: NamedDependency[Services]
+        self,
+        request: Request[Any, Any, Any],
+        brevo_webhook_token: NamedDependency[str | None],
+        notifications: NamedDependency[Notifications],
     ) -> WebhookAck:
-        if not bearer_token_matches(
-            request.headers.get("authorization"), services.brevo_webhook_token
-        ):
+        if not bearer_token_matches(request.headers.get("authorization"), brevo_webhook_token):
             raise InvalidSignatureError("the webhook's token is not ours")
         try:
             reports = parse_brevo_webhook(await request.body())
         except InvalidWebhookError as error:
             raise ValidationError(str(error), field="body") from error
         for report in reports:
-            known = await services.notifications.record_delivery_status(
+            known = await notifications.record_delivery_status(
                 report.provider_message_id, report.status
             )
             if not known:
@@ -69,12 +71,16 @@ class DeliveryReportsController(Controller):
         responses=documented(400, 401, 413, 422),
     )
     async def twilio(
-        self, request: Request[Any, Any, Any], services: NamedDependency[Services]
+        self,
+        request: Request[Any, Any, Any],
+        settings: NamedDependency[Settings],
+        twilio_auth_token: NamedDependency[str | None],
+        notifications: NamedDependency[Notifications],
     ) -> WebhookAck:
         form = await request.form()
         params = {key: str(value) for key, value in form.items()}
-        url = f"{services.settings.public_base_url}{TWILIO_CALLBACK_PATH}"
-        token = services.twilio_auth_token
+        url = f"{settings.public_base_url}{TWILIO_CALLBACK_PATH}"
+        token = twilio_auth_token
         signature = request.headers.get("x-twilio-signature")
         if token is None or not verify_status_callback(token, url, params, signature):
             raise InvalidSignatureError("the callback's signature is not Twilio's")
@@ -82,7 +88,5 @@ class DeliveryReportsController(Controller):
             report = parse_status_callback(params)
         except InvalidStatusCallbackError as error:
             raise ValidationError(str(error), field="body") from error
-        await services.notifications.record_delivery_status(
-            report.provider_message_id, report.status
-        )
+        await notifications.record_delivery_status(report.provider_message_id, report.status)
         return WebhookAck(status="accepted")

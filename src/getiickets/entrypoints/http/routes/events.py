@@ -13,10 +13,13 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from getiickets.domain.model.accounts import Actor
 from getiickets.domain.model.errors import InvalidMoneyError, NotFoundError, ValidationError
+from getiickets.domain.model.media import MAX_IMAGE_BYTES
 from getiickets.domain.model.money import Money
-from getiickets.domain.usecases.catalog import CreateEvent, NewTicketType, UpdateEvent
+from getiickets.domain.usecases.catalog import Catalog, CreateEvent, NewTicketType, UpdateEvent
+from getiickets.domain.usecases.waiting_room import WaitingRoom
 from getiickets.entrypoints.http.dependencies import requires_event_owner, requires_organizer
 from getiickets.entrypoints.http.errors import documented
+from getiickets.entrypoints.http.fresh import FreshResponses
 from getiickets.entrypoints.http.images import check_image
 from getiickets.entrypoints.http.schemas import (
     CreateEventBody,
@@ -34,10 +37,6 @@ from getiickets.entrypoints.http.schemas import (
 from getiickets.entrypoints.services import Services
 from getiickets.ports.repositories import MAX_PAGE_SIZE, EventQuery
 
-MAX_IMAGE_REQUEST_BYTES = 5 * 1024 * 1024
-"""docs/http-api.md's limit for event images; Litestar refuses a larger body (413) as it streams in,
-so a huge upload is never buffered."""
-
 
 class EventsController(Controller):
     path = "/events"
@@ -46,6 +45,8 @@ class EventsController(Controller):
     @get("/", operation_id="listEvents", responses=documented(422))
     async def list_events(  # noqa: PLR0917 - one parameter per query field of docs/http-api.md
         self,
+        # The hot public reads take the bag itself: one dependency, one batch (see
+        # dependencies.provide_actor) - ~90 us less per request than a task group.
         services: NamedDependency[Services],
         category: FromQuery[str | None] = None,
         city: FromQuery[str | None] = None,
@@ -92,7 +93,7 @@ class EventsController(Controller):
         self,
         data: JSONBody[CreateEventBody],
         user: NamedDependency[Actor],
-        services: NamedDependency[Services],
+        catalog: NamedDependency[Catalog],
     ) -> EventOut:
         command = CreateEvent(
             title=data.title,
@@ -109,7 +110,7 @@ class EventsController(Controller):
                 for index, body in enumerate(data.ticket_types)
             ),
         )
-        return event_view(await services.catalog.create_event(user, command))
+        return event_view(await catalog.create_event(user, command))
 
     @patch(
         "/{event_id:str}",
@@ -122,11 +123,12 @@ class EventsController(Controller):
         event_id: FromPath[str],
         data: JSONBody[UpdateEventBody],
         user: NamedDependency[Actor],
-        services: NamedDependency[Services],
+        catalog: NamedDependency[Catalog],
+        fresh_reads: NamedDependency[FreshResponses],
     ) -> EventOut:
         changes = UpdateEvent(**msgspec.structs.asdict(data))
-        updated = await services.catalog.update_event(user, event_id, changes)
-        services.fresh_reads.clear()
+        updated = await catalog.update_event(user, event_id, changes)
+        fresh_reads.clear()
         return event_view(updated)
 
     @post(
@@ -140,10 +142,11 @@ class EventsController(Controller):
         self,
         event_id: FromPath[str],
         user: NamedDependency[Actor],
-        services: NamedDependency[Services],
+        catalog: NamedDependency[Catalog],
+        fresh_reads: NamedDependency[FreshResponses],
     ) -> EventOut:
-        published = await services.catalog.publish_event(user, event_id)
-        services.fresh_reads.clear()
+        published = await catalog.publish_event(user, event_id)
+        fresh_reads.clear()
         return event_view(published)
 
     @post(
@@ -158,12 +161,13 @@ class EventsController(Controller):
         event_id: FromPath[str],
         data: JSONBody[TicketTypeBody],
         user: NamedDependency[Actor],
-        services: NamedDependency[Services],
+        catalog: NamedDependency[Catalog],
+        fresh_reads: NamedDependency[FreshResponses],
     ) -> TicketTypeOut:
-        event = await services.catalog.get_event(event_id, user)
+        event = await catalog.get_event(event_id, user)
         new_type = _new_ticket_type(data, event.event.currency, "")
-        added = await services.catalog.add_ticket_type(user, event_id, new_type)
-        services.fresh_reads.clear()
+        added = await catalog.add_ticket_type(user, event_id, new_type)
+        fresh_reads.clear()
         return ticket_type_view(added)
 
     @put(
@@ -172,20 +176,22 @@ class EventsController(Controller):
         status_code=200,
         responses=documented(401, 403, 404, 413, 415),
         guards=[requires_event_owner],
-        request_max_body_size=MAX_IMAGE_REQUEST_BYTES,
+        # Litestar refuses a larger body (413) as it streams in: a huge upload is never buffered.
+        request_max_body_size=MAX_IMAGE_BYTES,
     )
     async def set_image(
         self,
         request: Request[Any, Any, Any],
         event_id: FromPath[str],
         user: NamedDependency[Actor],
-        services: NamedDependency[Services],
+        catalog: NamedDependency[Catalog],
+        fresh_reads: NamedDependency[FreshResponses],
     ) -> EventOut:
         data = await request.body()
         content_type = request.headers.get("content-type", "")
         await check_image(data, content_type)
-        changed = await services.catalog.set_image(user, event_id, data, content_type)
-        services.fresh_reads.clear()
+        changed = await catalog.set_image(user, event_id, data, content_type)
+        fresh_reads.clear()
         return event_view(changed)
 
     @get(
@@ -198,11 +204,12 @@ class EventsController(Controller):
         self,
         event_id: FromPath[str],
         user: NamedDependency[Actor],
-        services: NamedDependency[Services],
+        catalog: NamedDependency[Catalog],
+        waiting_room: NamedDependency[WaitingRoom],
     ) -> SalesOut:
-        summary = await services.catalog.sales_summary(user, event_id)
+        summary = await catalog.sales_summary(user, event_id)
         # After the owner check above; the queue's state is additive (null if never set).
-        return sales_view(summary, await services.waiting_room.sales_state(event_id))
+        return sales_view(summary, await waiting_room.sales_state(event_id))
 
 
 def _json(body: bytes) -> Response[Any]:

@@ -7,11 +7,12 @@ from typing import Any
 
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, SkipValidation
 
 from getiickets.domain.model.errors import NotFoundError
 from getiickets.entrypoints.http.schemas import HealthOut, ReadyOut
-from getiickets.entrypoints.services import Services
+from getiickets.entrypoints.metrics import Metrics
+from getiickets.entrypoints.services import Readiness, ServedFiles
 
 READY_CHECK_TIMEOUT = 2.0
 
@@ -22,8 +23,8 @@ async def health() -> HealthOut:
 
 
 @get("/ready", operation_id="ready", tags=["operations"])
-async def ready(services: NamedDependency[Services]) -> Response[ReadyOut]:
-    results = await _checked(services)
+async def ready(readiness: NamedDependency[Readiness]) -> Response[ReadyOut]:
+    results = await _checked(readiness)
     checks = {name: "ok" if ok else "error" for name, ok in results.items()}
     healthy = all(results.values())
     return Response(
@@ -32,9 +33,9 @@ async def ready(services: NamedDependency[Services]) -> Response[ReadyOut]:
     )
 
 
-async def _checked(services: Services) -> dict[str, bool]:
-    names = list(services.readiness)
-    results = await asyncio.gather(*(_check(services.readiness[name]) for name in names))
+async def _checked(readiness: Readiness) -> dict[str, bool]:
+    names = list(readiness)
+    results = await asyncio.gather(*(_check(readiness[name]) for name in names))
     return dict(zip(names, results, strict=True))
 
 
@@ -47,12 +48,14 @@ async def _check(check: Any) -> bool:
 
 
 @get("/metrics", operation_id="metrics", tags=["operations"], include_in_schema=False)
-async def metrics(services: NamedDependency[Services]) -> Response[bytes]:
+async def metrics(
+    metrics: NamedDependency[Metrics], readiness: NamedDependency[Readiness]
+) -> Response[bytes]:
     # Checked at each scrape, so that an alert sees a dependency down even when no
     # request happens to need it.
-    for name, ok in (await _checked(services)).items():
-        services.metrics.dependency_up.labels(dependency=name).set(1 if ok else 0)
-    body, content_type = services.metrics.render()
+    for name, ok in (await _checked(readiness)).items():
+        metrics.dependency_up.labels(dependency=name).set(1 if ok else 0)
+    body, content_type = metrics.render()
     return Response(body, media_type=content_type)
 
 
@@ -60,12 +63,12 @@ async def metrics(services: NamedDependency[Services]) -> Response[bytes]:
 async def serve_file(
     request: Request[Any, Any, Any],
     key: FromPath[str],
-    services: NamedDependency[Services],
+    served_files: NamedDependency[SkipValidation[ServedFiles | None]],
     expires: FromQuery[int] = 0,
     signature: FromQuery[str] = "",
 ) -> Response[bytes]:
     """Serve a locally stored file to whoever holds an unexpired signed link."""
-    files = services.served_files
+    files = served_files
     key = key.lstrip("/")
     if files is None or not files.check_signature(key, expires, signature):
         raise NotFoundError("no such file, or the link has expired")

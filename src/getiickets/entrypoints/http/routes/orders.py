@@ -7,13 +7,15 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter, SkipValidation
 from litestar.status_codes import HTTP_302_FOUND
 
 from getiickets.domain.model.accounts import Actor
 from getiickets.domain.model.orders import Buyer
 from getiickets.domain.model.tickets import Ticket
-from getiickets.domain.usecases.ordering import OrderItem, PlaceOrder
+from getiickets.domain.usecases.ordering import Ordering, OrderItem, PlaceOrder
+from getiickets.domain.usecases.ticket_files import TicketFiles
+from getiickets.domain.usecases.waiting_room import WaitingRoom
 from getiickets.entrypoints.http.dependencies import identifies_caller, order_access
 from getiickets.entrypoints.http.errors import documented
 from getiickets.entrypoints.http.idempotency import guest_client_caller, idempotent, user_caller
@@ -26,7 +28,9 @@ from getiickets.entrypoints.http.schemas import (
     placed_order_view,
     ticket_view,
 )
-from getiickets.entrypoints.services import Services
+from getiickets.ports.clock import Clock
+from getiickets.ports.files import FileStorage
+from getiickets.ports.unit_of_work import UnitOfWorkFactory
 
 FILE_LINK_LIFETIME = timedelta(minutes=10)
 """Links in API responses are short-lived; the API hands out a fresh one on each read."""
@@ -48,10 +52,14 @@ class OrdersController(Controller):
     )
     async def place_order(
         self,
+        *,
         request: Request[Any, Any, Any],
         data: JSONBody[PlaceOrderBody],
         actor: NamedDependency[Actor | None],
-        services: NamedDependency[Services],
+        waiting_room: NamedDependency[WaitingRoom],
+        ordering: NamedDependency[Ordering],
+        uow: NamedDependency[UnitOfWorkFactory],
+        clock: NamedDependency[SkipValidation[Clock]],
     ) -> Response[Any]:
         command = PlaceOrder(
             event_id=data.event_id,
@@ -68,19 +76,17 @@ class OrdersController(Controller):
         )
 
         admission_token = request.headers.get(ADMISSION_TOKEN_HEADER)
-        async with services.waiting_room.admission_for_order(
-            data.event_id, admission_token
-        ) as admission:
+        async with waiting_room.admission_for_order(data.event_id, admission_token) as admission:
 
             async def work() -> Any:
-                placed = await services.ordering.place_order(command)
+                placed = await ordering.place_order(command)
                 if admission is not None:
                     admission.order_placed()
                 return placed_order_view(placed.order, placed.access_token)
 
             return await idempotent(
-                uow=services.uow,
-                clock=services.clock,
+                uow=uow,
+                clock=clock,
                 route="orders",
                 caller=(
                     user_caller(actor)
@@ -99,11 +105,11 @@ class OrdersController(Controller):
         request: Request[Any, Any, Any],
         order_id: FromPath[str],
         actor: NamedDependency[Actor | None],
-        services: NamedDependency[Services],
+        ordering: NamedDependency[Ordering],
         token: OrderToken = None,
     ) -> OrderOut:
         access = order_access(request, actor, token)
-        return order_view(await services.ordering.get_order(order_id, access))
+        return order_view(await ordering.get_order(order_id, access))
 
     @post(
         "/{order_id:str}/cancel",
@@ -116,24 +122,26 @@ class OrdersController(Controller):
         request: Request[Any, Any, Any],
         order_id: FromPath[str],
         actor: NamedDependency[Actor | None],
-        services: NamedDependency[Services],
+        ordering: NamedDependency[Ordering],
         token: OrderToken = None,
     ) -> OrderOut:
         access = order_access(request, actor, token)
-        return order_view(await services.ordering.cancel_order(order_id, access))
+        return order_view(await ordering.cancel_order(order_id, access))
 
     @get("/{order_id:str}/tickets", operation_id="listOrderTickets", responses=documented(404))
     async def tickets(
         self,
+        *,
         request: Request[Any, Any, Any],
         order_id: FromPath[str],
         actor: NamedDependency[Actor | None],
-        services: NamedDependency[Services],
+        ordering: NamedDependency[Ordering],
+        files: NamedDependency[SkipValidation[FileStorage]],
         token: OrderToken = None,
     ) -> TicketListOut:
         access = order_access(request, actor, token)
-        tickets = await services.ordering.tickets_of(order_id, access)
-        return TicketListOut(items=[await ticket_out(services, ticket) for ticket in tickets])
+        tickets = await ordering.tickets_of(order_id, access)
+        return TicketListOut(items=[await ticket_out(files, ticket) for ticket in tickets])
 
 
 class TicketsController(Controller):
@@ -148,31 +156,26 @@ class TicketsController(Controller):
     )
     async def pdf(
         self,
+        *,
         request: Request[Any, Any, Any],
         ticket_number: FromPath[str],
         actor: NamedDependency[Actor | None],
-        services: NamedDependency[Services],
+        ordering: NamedDependency[Ordering],
+        ticket_files: NamedDependency[TicketFiles],
+        files: NamedDependency[SkipValidation[FileStorage]],
         token: OrderToken = None,
     ) -> Response[None]:
         access = order_access(request, actor, token)
-        ticket = await services.ordering.ticket(ticket_number, access)
+        ticket = await ordering.ticket(ticket_number, access)
         if ticket.pdf_key is None:
             # Asked for before the worker got to it: render now rather than make them wait.
-            ticket = await services.ticket_files.render(ticket)
+            ticket = await ticket_files.render(ticket)
         assert ticket.pdf_key is not None  # noqa: S101 - render stores it
-        url = await services.files.signed_url(ticket.pdf_key, FILE_LINK_LIFETIME)
+        url = await files.signed_url(ticket.pdf_key, FILE_LINK_LIFETIME)
         return Response(None, status_code=HTTP_302_FOUND, headers={"Location": url})
 
 
-async def ticket_out(services: Services, ticket: Ticket) -> TicketOut:
-    qr_url = (
-        await services.files.signed_url(ticket.qr_key, FILE_LINK_LIFETIME)
-        if ticket.qr_key
-        else None
-    )
-    pdf_url = (
-        await services.files.signed_url(ticket.pdf_key, FILE_LINK_LIFETIME)
-        if ticket.pdf_key
-        else None
-    )
+async def ticket_out(files: FileStorage, ticket: Ticket) -> TicketOut:
+    qr_url = await files.signed_url(ticket.qr_key, FILE_LINK_LIFETIME) if ticket.qr_key else None
+    pdf_url = await files.signed_url(ticket.pdf_key, FILE_LINK_LIFETIME) if ticket.pdf_key else None
     return ticket_view(ticket, qr_url, pdf_url)

@@ -9,13 +9,16 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
-from litestar.params import FromQuery, JSONBody
+from litestar.params import FromQuery, JSONBody, SkipValidation
 
 from getiickets.domain.model.accounts import Actor
 from getiickets.domain.model.errors import DomainError, InvalidSignatureError
 from getiickets.domain.model.orders import OrderStatus
 from getiickets.domain.model.payments import PaymentStatus
-from getiickets.domain.usecases.payment_inbox import WebhookOutcome
+from getiickets.domain.usecases.checkout import Checkout
+from getiickets.domain.usecases.ordering import Ordering
+from getiickets.domain.usecases.payment_inbox import PaymentInbox, WebhookOutcome
+from getiickets.domain.usecases.payment_results import PaymentResults
 from getiickets.entrypoints.http.dependencies import identifies_caller, order_access
 from getiickets.entrypoints.http.errors import documented
 from getiickets.entrypoints.http.idempotency import idempotent, order_caller
@@ -27,7 +30,9 @@ from getiickets.entrypoints.http.schemas import (
     WebhookAck,
     order_view,
 )
-from getiickets.entrypoints.services import Services
+from getiickets.entrypoints.metrics import Metrics
+from getiickets.ports.clock import Clock
+from getiickets.ports.unit_of_work import UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
 
@@ -57,24 +62,28 @@ class PaymentsController(Controller):
     )
     async def initialize(
         self,
+        *,
         request: Request[Any, Any, Any],
         data: JSONBody[InitializePaymentBody],
         actor: NamedDependency[Actor | None],
-        services: NamedDependency[Services],
+        checkout: NamedDependency[Checkout],
+        ordering: NamedDependency[Ordering],
+        uow: NamedDependency[UnitOfWorkFactory],
+        clock: NamedDependency[SkipValidation[Clock]],
     ) -> Response[Any]:
         access = order_access(request, actor, request.query_params.get("token"))
 
         async def work() -> PaymentInitOut:
-            checkout = await services.checkout.initialize_payment(data.order_id, access)
+            started = await checkout.initialize_payment(data.order_id, access)
             return PaymentInitOut(
-                authorization_url=checkout.authorization_url,
-                access_code=checkout.access_code,
-                reference=checkout.reference,
+                authorization_url=started.authorization_url,
+                access_code=started.access_code,
+                reference=started.reference,
             )
 
         return await idempotent(
-            uow=services.uow,
-            clock=services.clock,
+            uow=uow,
+            clock=clock,
             route=f"payments:{data.order_id}",
             caller=order_caller(access),
             key=request.headers.get("idempotency-key"),
@@ -82,7 +91,7 @@ class PaymentsController(Controller):
             status_code=200,
             work=work,
             # The order is named in the body, so its access check cannot come earlier.
-            authorize=lambda: services.ordering.get_order(data.order_id, access),
+            authorize=lambda: ordering.get_order(data.order_id, access),
         )
 
     @post(
@@ -92,9 +101,9 @@ class PaymentsController(Controller):
         responses=documented(400, 404, 422, 502),
     )
     async def verify(
-        self, data: JSONBody[VerifyPaymentBody], services: NamedDependency[Services]
+        self, data: JSONBody[VerifyPaymentBody], payment_results: NamedDependency[PaymentResults]
     ) -> VerifyPaymentOut:
-        applied = await services.payment_results.verify_payment(data.reference)
+        applied = await payment_results.verify_payment(data.reference)
         return VerifyPaymentOut(
             status=_VERIFY_STATUS[applied.verification.status],  # type: ignore[arg-type]
             order=order_view(applied.order),
@@ -113,14 +122,17 @@ class WebhooksController(Controller):
         request_max_body_size=MAX_WEBHOOK_BYTES,
     )
     async def paystack(
-        self, request: Request[Any, Any, Any], services: NamedDependency[Services]
+        self,
+        request: Request[Any, Any, Any],
+        metrics: NamedDependency[Metrics],
+        payment_inbox: NamedDependency[PaymentInbox],
     ) -> Response[WebhookAck]:
         # The signature covers the exact bytes sent: read them once (all of them, within the
         # route's size limit), check, then parse.
         body = await request.body()
-        counter = services.metrics.webhooks
+        counter = metrics.webhooks
         try:
-            receipt = await services.payment_inbox.receive_webhook(
+            receipt = await payment_inbox.receive_webhook(
                 body, request.headers.get(SIGNATURE_HEADER, "")
             )
         except InvalidSignatureError:
@@ -131,20 +143,20 @@ class WebhooksController(Controller):
         if receipt.outcome is WebhookOutcome.ACCEPTED and receipt.key is not None:
             # Acknowledge at once (Paystack resends on anything slow); apply right after.
             # If applying fails, the event stays in the inbox for the worker's retries.
-            background = BackgroundTask(_process, services, receipt.key)
+            background = BackgroundTask(_process, payment_inbox, receipt.key)
         return Response(WebhookAck(status=receipt.outcome.value), background=background)
 
 
-async def _process(services: Services, key: str) -> None:
+async def _process(payment_inbox: PaymentInbox, key: str) -> None:
     try:
-        await services.payment_inbox.process(key)
+        await payment_inbox.process(key)
     except Exception:
         logger.warning("webhook %s not applied yet; the worker will retry", key, exc_info=True)
 
 
 @get("/payments/callback", operation_id="paymentCallback", include_in_schema=False)
 async def payment_callback(
-    services: NamedDependency[Services],
+    payment_results: NamedDependency[PaymentResults],
     reference: FromQuery[str] = "",
 ) -> Response[str]:
     """Where the checkout sends the buyer back: verify, then say plainly how it went.
@@ -153,7 +165,7 @@ async def payment_callback(
     asks the provider before it says "paid".
     """
     try:
-        applied = await services.payment_results.verify_payment(reference)
+        applied = await payment_results.verify_payment(reference)
     except DomainError as error:
         return _page("We could not confirm this payment", error.detail, status_code=404)
     order = applied.order

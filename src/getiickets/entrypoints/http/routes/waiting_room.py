@@ -14,7 +14,8 @@ from getiickets.domain.model.accounts import Actor
 from getiickets.domain.model.errors import NotFoundError
 from getiickets.domain.model.local_time import readable_time
 from getiickets.domain.model.waiting_room import MAX_POLL_SECONDS, MIN_POLL_SECONDS
-from getiickets.domain.usecases.waiting_room import ChangeQueue
+from getiickets.domain.usecases.catalog import Catalog
+from getiickets.domain.usecases.waiting_room import ChangeQueue, WaitingRoom
 from getiickets.entrypoints.http.dependencies import requires_event_owner
 from getiickets.entrypoints.http.errors import documented
 from getiickets.entrypoints.http.schemas import (
@@ -27,7 +28,6 @@ from getiickets.entrypoints.http.schemas import (
     queue_settings_view,
     queue_status_view,
 )
-from getiickets.entrypoints.services import Services
 
 
 class EventQueueController(Controller):
@@ -45,7 +45,7 @@ class EventQueueController(Controller):
         event_id: FromPath[str],
         data: JSONBody[QueueSettingsBody],
         user: NamedDependency[Actor],
-        services: NamedDependency[Services],
+        waiting_room: NamedDependency[WaitingRoom],
     ) -> QueueSettingsOut:
         change = ChangeQueue(
             enabled=data.enabled,
@@ -55,7 +55,7 @@ class EventQueueController(Controller):
             opens_at=data.opens_at,
             max_per_admission=data.max_per_admission,
         )
-        overview = await services.waiting_room.configure(user, event_id, change)
+        overview = await waiting_room.configure(user, event_id, change)
         return queue_settings_view(overview.settings)
 
     @get(
@@ -68,9 +68,9 @@ class EventQueueController(Controller):
         self,
         event_id: FromPath[str],
         user: NamedDependency[Actor],
-        services: NamedDependency[Services],
+        waiting_room: NamedDependency[WaitingRoom],
     ) -> QueueOverviewOut:
-        return queue_overview_view(await services.waiting_room.overview(user, event_id))
+        return queue_overview_view(await waiting_room.overview(user, event_id))
 
     @post(
         "/",
@@ -83,11 +83,12 @@ class EventQueueController(Controller):
         request: Request[Any, Any, Any],
         event_id: FromPath[str],
         data: JSONBody[JoinQueueBody],
-        services: NamedDependency[Services],
+        catalog: NamedDependency[Catalog],
+        waiting_room: NamedDependency[WaitingRoom],
     ) -> QueueStatusOut:
-        event = await services.catalog.get_event(event_id)
+        event = await catalog.get_event(event_id)
         client = request.client.host if request.client else "unknown"
-        return queue_status_view(await services.waiting_room.join(event.event, data.email, client))
+        return queue_status_view(await waiting_room.join(event.event, data.email, client))
 
 
 class QueueController(Controller):
@@ -96,9 +97,9 @@ class QueueController(Controller):
 
     @get("/{queue_token:str}", operation_id="getQueuePlace", responses=documented(404, 503))
     async def place(
-        self, queue_token: FromPath[str], services: NamedDependency[Services]
+        self, queue_token: FromPath[str], waiting_room: NamedDependency[WaitingRoom]
     ) -> QueueStatusOut:
-        return queue_status_view(await services.waiting_room.status(queue_token))
+        return queue_status_view(await waiting_room.status(queue_token))
 
 
 @get(
@@ -108,10 +109,10 @@ class QueueController(Controller):
     include_in_schema=False,
     media_type="text/html",
 )
-async def queue_page(slug: FromPath[str], services: NamedDependency[Services]) -> Response[str]:
+async def queue_page(slug: FromPath[str], catalog: NamedDependency[Catalog]) -> Response[str]:
     """The page a buyer waits on: join, watch the place move, then buy."""
     try:
-        view = await services.catalog.get_event(slug)
+        view = await catalog.get_event(slug)
     except NotFoundError:
         return Response(_PAGE_NOT_FOUND, status_code=404, media_type="text/html")
     event = view.event
