@@ -85,9 +85,9 @@ class EventQueueController(Controller):
         data: JSONBody[JoinQueueBody],
         services: NamedDependency[Services],
     ) -> QueueStatusOut:
-        event = await services.catalog.get_event(event_id)
+        event = await services.catalog.visible_event(event_id)
         client = request.client.host if request.client else "unknown"
-        return queue_status_view(await services.waiting_room.join(event.event, data.email, client))
+        return queue_status_view(await services.waiting_room.join(event, data.email, client))
 
 
 class QueueController(Controller):
