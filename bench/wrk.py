@@ -153,13 +153,18 @@ def rotating_post_script(path: str, requests: list[tuple[str, dict[str, str]]]) 
         f"local requests = {{\n{entries}\n}}\n"
         "local position = nil\n"
         "local stride = 1\n"
+        "local checked = false\n"
         "function init(args)\n"
         "  position = thread_index or 0\n"
         "  stride = tonumber(args[1] or '1')\n"
         "end\n"
         "function request()\n"
         "  local entry = requests[(position % #requests) + 1]\n"
-        "  position = position + stride\n"
+        # wrk calls request() once in thread 0 before the run, to check that it parses:
+        # that call must not use up a body (the first would be sent last, or never).
+        "  if thread_index == 0 and not checked then checked = true else\n"
+        "    position = position + stride\n"
+        "  end\n"
         "  local headers = entry[2]\n"
         '  headers["Content-Type"] = "application/json"\n'
         f'  return wrk.format("POST", {_lua_string(path)}, headers, entry[1])\n'

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from bench import limits, queue_scenario
-from bench.wrk import get_script, post_script, run_wrk
+from bench.wrk import get_script, post_script, rotating_post_script, run_wrk
 from litestar import Litestar, get, post
 
 from tests.conftest import IN_CI
@@ -91,3 +91,25 @@ def test_kendall_tau_counts_every_overtaking() -> None:
     assert queue_scenario.kendall_tau([4, 3, 2, 1]) == -1.0
     # One swap among 4: 1 discordant pair of 6 -> (5 - 1) / 6.
     assert queue_scenario.kendall_tau([1, 3, 2, 4]) == round(4 / 6, 6)
+
+
+def test_a_rotating_script_sends_its_first_body_first(wrk: None) -> None:
+    # wrk calls request() once before the run to check it; that call used to advance
+    # the walk, so the first body (a webhook, in the bench) went last or never.
+    emails = [f"r{index}@bench.test" for index in range(5000)]
+    requests = [(f'{{"email":"{email}"}}', {}) for email in emails]
+    path = "/api/v1/events/event-1/queue"
+    with limits.granian(
+        "tests.integration.test_bench_harness:join_echo_app", name="test-rotating-echo"
+    ) as base:
+        run_wrk(
+            f"{base}{path}",
+            rotating_post_script(path, requests),
+            seconds=1,
+            connections=1,
+            threads=1,
+            script_args=["1"],
+        )
+        seen = list(httpx.get(f"{base}/seen").json())
+
+    assert seen[:3] == emails[:3]
