@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     webhooks = 200 if args.quick else 1000
     seats, attempts = (100, 400) if args.quick else (500, 2000)
     rendered = 50 if args.quick else 300
+    joins, follow_seconds = (1000, 10.0) if args.quick else (10_000, 40.0)
 
     os.environ.setdefault("BENCH_LOG_DIR", str(RESULTS / "logs"))
     started = time.monotonic()
@@ -65,6 +66,13 @@ def main(argv: list[str] | None = None) -> int:
             f"getiickets: sell-out, {attempts} attempts on {seats} seats (2 API processes, 2 workers)"
         )
         sellout = scenarios.sell_out(dsn, prefix, seats, attempts, args.connections)
+    with temporary_database("queue") as dsn, redis_prefix("queue") as prefix:
+        say(
+            f"getiickets: waiting room, {joins} joins in a burst, then {follow_seconds:.0f} s "
+            "of waiting pages and orders (1 API process, 1 worker)"
+        )
+        queue = scenarios.queue(dsn, prefix, joins, follow_seconds, args.connections)
+    queue["joins"]["ratio_to_C"] = _ratio(queue["joins"]["requests_per_second"], c)
     say("ticket rendering (QR PNG + PDF, one process)")
     render = scenarios.rendering(rendered)
 
@@ -77,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             "ratio_to_K1": _ratio(single["webhooks"]["paid_per_second"], k1),
         },
         "sell_out": sellout,
+        "queue": queue,
         "rendering": render,
         "peak_rss_mb_per_api_process": single["peak_rss_mb"],
     }
@@ -145,6 +154,29 @@ def table(report: dict[str, Any]) -> str:
             f"held {so['seats_held_in_database']}, back to {so['available_after_expiry']}",
         )
     )
+    q = s["queue"]
+    rows.append(
+        (
+            f"queue: {q['joins']['sent']} joins in a burst",
+            *_cells(q["joins"]),
+            f"{q['joins']['ratio_to_C']} x C",
+        )
+    )
+    rows.append(
+        (
+            "queue: polls at the page's rate",
+            *_cells(q["polls"]),
+            f"left late p99 {q['polls']['late_p99_ms']:.0f} ms",
+        )
+    )
+    rows.append(
+        (
+            "queue: orders behind the door",
+            *_cells(q["orders"]),
+            f"admitted {q['admit_per_minute_measured']:.0f}/min (set "
+            f"{q['admit_per_minute_set']}), tau {q['kendall_tau_join_vs_admission']}",
+        )
+    )
     r = s["rendering"]
     rows.append(
         ("ticket rendering (QR + PDF)", f"{r['tickets_per_second']}", "", "", "", "per process")
@@ -179,7 +211,7 @@ def _cells(data: dict[str, Any]) -> tuple[str, str, str, str]:
         f"{data['p50_ms']:.1f}",
         f"{data['p99_ms']:.1f}",
         _statuses(data["statuses"])
-        + (f" +{data['socket_errors']} socket errors" if data["socket_errors"] else ""),
+        + (f" +{data['socket_errors']} socket errors" if data.get("socket_errors") else ""),
     )
 
 

@@ -2,15 +2,23 @@
 
 Every script ends in the same reporting part: each wrk thread counts the statuses it
 saw, and ``done`` prints one ``BENCHJSON`` line with the totals and latency
-percentiles, which :func:`run_wrk` reads back.
+percentiles, which :func:`run_wrk` reads back. A script that needs more may define
+``on_response(status, headers, body)`` (called after the count) and
+``on_done(threads)`` (called before the line is printed, with every thread).
+
+wrk itself always sleeps for its whole ``-d``; a script that sends a fixed number of
+requests prints :data:`THREAD_DONE` (and stops its thread) once its thread has every
+answer, and ``run_wrk(..., until_done=True)`` ends the run when all threads said so.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,9 +35,11 @@ end
 
 function response(status, headers, body)
   statuses[status] = (statuses[status] or 0) + 1
+  if on_response then on_response(status, headers, body) end
 end
 
 function done(summary, latency, requests)
+  if on_done then on_done(threads) end
   local total = {}
   for _, thread in ipairs(threads) do
     local seen = thread:get("statuses")
@@ -50,6 +60,30 @@ function done(summary, latency, requests)
     errors.connect + errors.read + errors.write, errors.timeout, table.concat(parts, ",")))
 end
 """
+
+
+THREAD_DONE = "BENCHTHREADDONE"
+
+CLOCK_LUA = r"""
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+int clock_gettime(int clock, bench_timespec *now);
+]]
+local bench_now = ffi.new("bench_timespec")
+-- CLOCK_MONOTONIC in microseconds: the same clock as Python's time.monotonic_ns().
+function now_us()
+  ffi.C.clock_gettime(1, bench_now)
+  return tonumber(bench_now.tv_sec) * 1000000 + math.floor(tonumber(bench_now.tv_nsec) / 1000)
+end
+
+function thread_done()
+  io.write("THREAD_DONE\n")
+  io.flush()
+  wrk.thread:stop()
+end
+""".replace("THREAD_DONE", THREAD_DONE)
+"""``now_us()`` for latencies a script measures itself, and ``thread_done()``."""
 
 
 @dataclass
@@ -119,13 +153,18 @@ def rotating_post_script(path: str, requests: list[tuple[str, dict[str, str]]]) 
         f"local requests = {{\n{entries}\n}}\n"
         "local position = nil\n"
         "local stride = 1\n"
+        "local checked = false\n"
         "function init(args)\n"
         "  position = thread_index or 0\n"
         "  stride = tonumber(args[1] or '1')\n"
         "end\n"
         "function request()\n"
         "  local entry = requests[(position % #requests) + 1]\n"
-        "  position = position + stride\n"
+        # wrk calls request() once in thread 0 before the run, to check that it parses:
+        # that call must not use up a body (the first would be sent last, or never).
+        "  if thread_index == 0 and not checked then checked = true else\n"
+        "    position = position + stride\n"
+        "  end\n"
         "  local headers = entry[2]\n"
         '  headers["Content-Type"] = "application/json"\n'
         f'  return wrk.format("POST", {_lua_string(path)}, headers, entry[1])\n'
@@ -142,7 +181,10 @@ def run_wrk(
     threads: int = 2,
     script_args: list[str] | None = None,
     timeout_s: int = 10,
+    until_done: bool = False,
 ) -> LoadResult:
+    """wrk for ``seconds``; with ``until_done``, ``seconds`` is only the upper bound and
+    the run ends as soon as each of the ``threads`` printed :data:`THREAD_DONE`."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
         script_path = Path(handle.name)
@@ -159,12 +201,10 @@ def run_wrk(
     if script_args:
         command += ["--", *script_args]
     try:
-        completed = subprocess.run(
-            command, capture_output=True, text=True, timeout=seconds + 60, check=False
-        )
+        stdout, stderr = _run(command, seconds + 60, threads if until_done else None)
     finally:
         script_path.unlink(missing_ok=True)
-    for line in completed.stdout.splitlines():
+    for line in stdout.splitlines():
         if line.startswith("BENCHJSON "):
             data = json.loads(line.removeprefix("BENCHJSON "))
             return LoadResult(
@@ -178,7 +218,33 @@ def run_wrk(
                 timeouts=data["timeouts"],
                 statuses={str(k): v for k, v in data["statuses"].items()},
             )
-    raise RuntimeError(f"wrk gave no result: {completed.stdout}\n{completed.stderr}")
+    raise RuntimeError(f"wrk gave no result: {stdout}\n{stderr}")
+
+
+def _run(command: list[str], timeout: float, threads: int | None) -> tuple[str, str]:
+    """wrk's stdout and stderr; SIGINT (wrk's own early stop: it still reports) once
+    ``threads`` threads printed THREAD_DONE."""
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as wrk:
+        killer = threading.Timer(timeout, wrk.kill)
+        killer.start()
+        errors: list[str] = []
+        reader = threading.Thread(target=lambda: errors.append(wrk.stderr.read()))  # type: ignore[union-attr]
+        reader.start()
+        lines, finished = [], 0
+        try:
+            for line in wrk.stdout:  # type: ignore[union-attr]
+                lines.append(line)
+                if threads is not None and line.strip() == THREAD_DONE:
+                    finished += 1
+                    if finished == threads:
+                        wrk.send_signal(signal.SIGINT)
+            wrk.wait()
+        finally:
+            killer.cancel()
+            reader.join()
+    return "".join(lines), "".join(errors)
 
 
 def _headers(headers: dict[str, str] | None) -> str:

@@ -166,6 +166,18 @@ def test_with_the_queue_off_orders_go_through_as_before(api: Api) -> None:
     expect_problem(missing, 404, "not_found")
 
 
+def test_a_draft_event_s_queue_cannot_be_joined_nor_an_unknown_event_s(api: Api) -> None:
+    # The join reads the event without its availability (one cache read in a rush):
+    # it must still see only what the public event page would.
+    organizer = api.register("organizer")
+    draft = api.create_event(organizer, paid_and_free(capacity=3), publish=False)
+    path = f"/api/v1/events/{draft['id']}/queue"
+    api.call("PUT", path, token=organizer.token, json=QUEUE, expect=200)
+    expect_problem(api.call("POST", path, json={"email": "a@b.ng"}), 404, "not_found")
+    unknown = api.call("POST", "/api/v1/events/no-such-event/queue", json={"email": "a@b.ng"})
+    expect_problem(unknown, 404, "not_found")
+
+
 def test_an_unknown_queue_token_is_not_found(api: Api) -> None:
     expect_problem(api.call("GET", "/api/v1/queue/not-a-token"), 404, "not_found")
     expect_problem(api.call("GET", "/api/v1/queue/eyJ4Ijox.AAAA"), 404, "not_found")

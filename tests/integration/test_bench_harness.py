@@ -7,10 +7,15 @@ machines); this only proves the harness reads what wrk saw.
 from __future__ import annotations
 
 import shutil
+import time
+from collections import Counter
+from pathlib import Path
 
+import httpx
 import pytest
-from bench import limits
-from bench.wrk import get_script, post_script, run_wrk
+from bench import limits, queue_scenario
+from bench.wrk import get_script, post_script, rotating_post_script, run_wrk
+from litestar import Litestar, get, post
 
 from tests.conftest import IN_CI
 
@@ -34,3 +39,77 @@ def test_every_answer_is_counted_by_status(wrk: None) -> None:
     assert missing.statuses == {"404": missing.requests}
     assert refused.statuses == {"405": refused.requests}
     assert 0 < ok.p50_ms <= ok.p99_ms <= ok.max_ms
+
+
+def join_echo_app() -> Litestar:
+    """Stands in for the join route: counts every email it is sent, answers a token."""
+    seen: Counter[str] = Counter()
+
+    @post("/api/v1/events/{event_id:str}/queue", status_code=201)
+    async def join(event_id: str, data: dict[str, str]) -> dict[str, object]:
+        seen[data["email"]] += 1
+        return {
+            "queue_token": f"token-{data['email']}",
+            "position": len(seen),
+            "estimated_wait_seconds": 30,
+            "status": "waiting",
+        }
+
+    @get("/seen")
+    async def counts() -> dict[str, int]:
+        return dict(seen)
+
+    return Litestar([join, counts])
+
+
+def test_the_queue_burst_sends_every_join_exactly_once(wrk: None, tmp_path: Path) -> None:
+    # An odd count over more connections than one thread's share of bodies: the
+    # reservation in delay() must still send each body once, none twice, and end the
+    # run as soon as the last answer is in (not after wrk's upper bound).
+    joins = 301
+    with limits.granian(
+        "tests.integration.test_bench_harness:join_echo_app", name="test-join-echo"
+    ) as base:
+        started = time.monotonic()
+        outcome = queue_scenario.burst(base, "event-1", joins, connections=32, work=tmp_path)
+        took = time.monotonic() - started
+        seen = httpx.get(f"{base}/seen").json()
+
+    assert len(seen) == joins
+    assert set(seen.values()) == {1}
+    figures = outcome["figures"]
+    assert figures["sent"] == figures["answered"] == figures["tokens"] == joins
+    assert figures["statuses"] == {"201": joins}
+    assert sorted(token for _, token in outcome["buyers"]) == sorted(
+        f"token-{email}" for email in seen
+    )
+    assert took < 30  # far under the 60 s bound wrk would otherwise sleep
+
+
+def test_kendall_tau_counts_every_overtaking() -> None:
+    assert queue_scenario.kendall_tau([1, 2, 3, 4]) == 1.0
+    assert queue_scenario.kendall_tau([4, 3, 2, 1]) == -1.0
+    # One swap among 4: 1 discordant pair of 6 -> (5 - 1) / 6.
+    assert queue_scenario.kendall_tau([1, 3, 2, 4]) == round(4 / 6, 6)
+
+
+def test_a_rotating_script_sends_its_first_body_first(wrk: None) -> None:
+    # wrk calls request() once before the run to check it; that call used to advance
+    # the walk, so the first body (a webhook, in the bench) went last or never.
+    emails = [f"r{index}@bench.test" for index in range(5000)]
+    requests = [(f'{{"email":"{email}"}}', {}) for email in emails]
+    path = "/api/v1/events/event-1/queue"
+    with limits.granian(
+        "tests.integration.test_bench_harness:join_echo_app", name="test-rotating-echo"
+    ) as base:
+        run_wrk(
+            f"{base}{path}",
+            rotating_post_script(path, requests),
+            seconds=1,
+            connections=1,
+            threads=1,
+            script_args=["1"],
+        )
+        seen = list(httpx.get(f"{base}/seen").json())
+
+    assert seen[:3] == emails[:3]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import random
 from collections import Counter
@@ -46,10 +47,10 @@ KEY = b"unit-waiting-room-key-0123456789"
 class Room:
     """A waiting room on the in-memory line, with its clock and its fakes at hand."""
 
-    def __init__(self, seed: int = 0, joins_per_client: int = 1_000_000) -> None:
+    def __init__(self, seed: int = 0, joins_per_client: int = 1_000_000, store: Any = None) -> None:
         self.clock = InMemoryClock(START)
         self.line = InMemoryWaitingLine()
-        self.store = InMemoryQueueSettingsStore()
+        self.store = store or InMemoryQueueSettingsStore()
         self.observed: list[tuple[str, Step, int | None]] = []
         self.room = WaitingRoom(
             uow=_no_database,  # type: ignore[arg-type]
@@ -298,6 +299,33 @@ async def test_joins_are_limited_per_client_and_per_email() -> None:
         await room.room.join(event, "same@example.com", f"client{_}")
     with pytest.raises(RateLimitedError):
         await room.room.join(event, "same@example.com", "client9")
+
+
+class SlowCountingStore(InMemoryQueueSettingsStore):
+    """Settings that take a moment to read, as from the database, and count the reads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    async def get(self, event_id: str) -> QueueSettings | None:
+        self.reads += 1
+        await asyncio.sleep(0.01)
+        return await super().get(event_id)
+
+
+async def test_a_rush_that_finds_the_settings_stale_reads_them_once() -> None:
+    # Every 2 s the cached settings go stale; in a rush, every join in flight used to
+    # read them from the database at once (64 reads, where one does).
+    store = SlowCountingStore()
+    room = Room(store=store)
+    await room.open()
+    await room.join()
+    assert store.reads == 1
+    room.advance(3)
+    joined = await asyncio.gather(*(room.join() for _ in range(50)))
+    assert store.reads == 2  # the first read and one refresh
+    assert all(status.status in {"waiting", "admitted"} for status in joined)
 
 
 # ---------------------------------------------------------------- a lost line

@@ -229,6 +229,11 @@ class Catalog:
         return await self._view(await self._written(await retry_on_conflict(attempt)))
 
     async def get_event(self, id_or_slug: str, actor: Actor | None = None) -> EventView:
+        return await self._view(await self.visible_event(id_or_slug, actor))
+
+    async def visible_event(self, id_or_slug: str, actor: Actor | None = None) -> Event:
+        """The event ``get_event`` shows, without its availability or image link: for
+        callers that need only the event (a queue join in a rush), one cache read."""
         event = await self._cached_event(id_or_slug)
         visible = event is not None and (
             event.status is EventStatus.PUBLISHED
@@ -236,7 +241,7 @@ class Catalog:
         )
         if event is None or not visible:
             raise NotFoundError("event not found")
-        return await self._view(event)
+        return event
 
     async def check_owner(self, actor: Actor, event_id: str) -> None:
         """Refuse anyone but the event's organizer: ``NotFoundError``, ``ForbiddenError``.

@@ -15,6 +15,7 @@ order, so the use stays spent: at worst a buyer rejoins, never a second order.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -144,6 +145,7 @@ class WaitingRoom:
         self._joins_per_client = joins_per_client
         self._observe = observe
         self._cached: dict[str, tuple[QueueSettings | None, datetime]] = {}
+        self._reading: dict[str, asyncio.Future[QueueSettings | None]] = {}
 
     # ------------------------------------------------------------ organizer
 
@@ -309,12 +311,26 @@ class WaitingRoom:
         cached = self._cached.get(event_id)
         if cached is not None and not fresh and now - cached[1] < SETTINGS_TTL:
             settings = cached[0]
+        elif fresh:
+            settings = await self._read_settings(event_id, now)
         else:
-            settings = await self._settings.get(event_id)
-            if len(self._cached) >= _CACHED_EVENTS:
-                self._cached.clear()
-            self._cached[event_id] = (settings, now)
+            # In a rush every request in flight finds the entry stale at the same
+            # moment: they share one read instead of each asking the database.
+            reading = self._reading.get(event_id)
+            if reading is None:
+                reading = asyncio.ensure_future(self._read_settings(event_id, now))
+                self._reading[event_id] = reading
+                reading.add_done_callback(lambda _: self._reading.pop(event_id, None))
+            # Shielded: one caller giving up (a client gone) must not cancel the others'.
+            settings = await asyncio.shield(reading)
         return settings or QueueSettings(event_id=event_id)
+
+    async def _read_settings(self, event_id: str, now: datetime) -> QueueSettings | None:
+        settings = await self._settings.get(event_id)
+        if len(self._cached) >= _CACHED_EVENTS:
+            self._cached.clear()
+        self._cached[event_id] = (settings, now)
+        return settings
 
     async def _event(self, event_id: str) -> Event | None:
         async with self._uow() as uow:

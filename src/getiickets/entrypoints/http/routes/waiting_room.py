@@ -86,9 +86,9 @@ class EventQueueController(Controller):
         catalog: NamedDependency[Catalog],
         waiting_room: NamedDependency[WaitingRoom],
     ) -> QueueStatusOut:
-        event = await catalog.get_event(event_id)
+        event = await catalog.visible_event(event_id)
         client = request.client.host if request.client else "unknown"
-        return queue_status_view(await waiting_room.join(event.event, data.email, client))
+        return queue_status_view(await waiting_room.join(event, data.email, client))
 
 
 class QueueController(Controller):
