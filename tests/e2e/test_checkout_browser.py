@@ -9,53 +9,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import service_missing
-from tests.e2e.browser import DESKTOP, PHONE, overflow
+from tests.e2e.browser import DESKTOP, PHONE, chromium, overflow
 from tests.e2e.story import Api, guest, paid_and_free, wait_for
 
 pytestmark = pytest.mark.e2e
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",  # CI runs as root, where Chromium's sandbox refuses to start
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-PAGE_TIMEOUT_MS = 15_000
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A Chromium context with a fresh profile, for this module's tests."""
-    if not CHROMIUM.exists():
-        service_missing("Chromium", f"{CHROMIUM} not found; apt-get install chromium")
-    try:
-        from playwright.sync_api import sync_playwright  # noqa: PLC0415
-    except ImportError as error:
-        service_missing("Playwright", f"{error}; pip install -c constraints.txt -e '.[dev]'")
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(profile),
-            executable_path=str(CHROMIUM),
-            args=CHROMIUM_ARGS,
-            headless=True,
-        )
-        context.set_default_timeout(PAGE_TIMEOUT_MS)
-        try:
-            yield context
-        finally:
-            context.close()
+    with chromium(tmp_path_factory.mktemp("chromium-profile")) as context:
+        yield context
 
 
 def test_a_buyer_pays_in_the_browser_and_lands_on_the_callback(api: Api, browser: Any) -> None:

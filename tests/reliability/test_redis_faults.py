@@ -102,7 +102,15 @@ def test_redis_killed_mid_sale_and_restarted_empty_never_oversells(
             running = [pool.submit(buyer) for _ in range(BUYERS)]
             wait_for(lambda: answered_at_least(BUYERS), "the sale to be under way")
             private_redis.kill()
+            # Down until buyers have been told so (a fixed pause let a slow, loaded machine
+            # answer nobody in the gap), and at least DOWN_SECONDS.
+            killed_at = len(answers)
             time.sleep(DOWN_SECONDS)
+            wait_for(
+                lambda: any(a.status_code == 503 for a in answers[killed_at:]),
+                "a buyer to be told the cache is unavailable",
+                within=30,
+            )
             private_redis.start()
             after_restart = len(answers)
             wait_for(lambda: answered_at_least(after_restart + 2 * BUYERS), "sales after")
