@@ -35,7 +35,6 @@ from getiickets.ports.repositories import (
     EventQuery,
     IdempotencyRecord,
     OutboxBacklog,
-    TicketTypeSales,
 )
 from getiickets.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from tests.contract import aggregates as make
@@ -633,51 +632,6 @@ async def test_refunds_due(uow_factory: UnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
         assert await uow.orders.refunds_due(10) == [owed_early, owed_late]
         assert await uow.orders.refunds_due(1) == [owed_early]
-
-
-async def test_count_by_status_and_sales(uow_factory: UnitOfWorkFactory) -> None:
-    show = make.event(ticket_types=3)
-    regular, vip, unsold = show.ticket_types
-    other_show = make.event()
-    sold_a = paid(make.order(show, quantities=(2, 1)))
-    sold_b = paid(make.order(show, quantities=(3,)))
-    pending = make.order(show, quantities=(5, 5))
-    refunded = paid(make.order(show, quantities=(4,)))
-    refunded.mark_refunded(T0)
-    expired = make.order(show)
-    expired.expire(T0 + timedelta(hours=1))
-    elsewhere = paid(make.order(other_show))
-    await store(
-        uow_factory, show, other_show, sold_a, sold_b, pending, refunded, expired, elsewhere
-    )
-    # The organizer removes VIP after selling one: its sale still counts, listed last.
-    show.ticket_types.remove(vip)
-    async with uow_factory() as uow:
-        await uow.events.save(show)
-        await uow.commit()
-
-    async with uow_factory() as uow:
-        counts = await uow.orders.count_by_status(show.id)
-        nothing = await uow.orders.count_by_status("no-such-event")
-        sales = await uow.orders.sales(show.id)
-        no_sales = await uow.orders.sales("no-such-event")
-
-    assert counts == {
-        OrderStatus.PENDING: 1,
-        OrderStatus.PAID: 2,
-        OrderStatus.FAILED: 0,
-        OrderStatus.EXPIRED: 1,
-        OrderStatus.CANCELLED: 0,
-        OrderStatus.REFUNDED: 1,
-    }
-    assert nothing == dict.fromkeys(OrderStatus, 0)
-    price = regular.price.amount
-    assert sales == [
-        TicketTypeSales(ticket_type_id=regular.id, sold=5, revenue=5 * price),
-        TicketTypeSales(ticket_type_id=unsold.id, sold=0, revenue=0),
-        TicketTypeSales(ticket_type_id=vip.id, sold=1, revenue=vip.price.amount),
-    ]
-    assert no_sales == []
 
 
 async def test_stock_facts(uow_factory: UnitOfWorkFactory) -> None:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from getiickets.domain.model.accounts import User
     from getiickets.domain.model.inventory import StockFacts
     from getiickets.domain.model.notifications import OutboxMessage
-    from getiickets.domain.model.orders import Order, OrderStatus
+    from getiickets.domain.model.orders import Order
     from getiickets.domain.model.payments import InboxEvent
     from getiickets.domain.model.tickets import Ticket
 
@@ -39,13 +39,6 @@ class EventQuery(msgspec.Struct, frozen=True, kw_only=True):
 class EventPage(msgspec.Struct, frozen=True, kw_only=True):
     items: list[Event]
     total: int
-
-
-class TicketTypeSales(msgspec.Struct, frozen=True, kw_only=True):
-    ticket_type_id: str
-    sold: int
-    revenue: int
-    """Minor units, from paid orders."""
 
 
 class OutboxBacklog(msgspec.Struct, frozen=True, kw_only=True):
@@ -95,11 +88,6 @@ class OrderRepository(Protocol):
 
     async def refunds_due(self, limit: int) -> list[Order]:
         """Orders marked refunded whose refund has not been accepted by the provider yet."""
-        ...
-
-    async def count_by_status(self, event_id: str) -> dict[OrderStatus, int]: ...
-    async def sales(self, event_id: str) -> list[TicketTypeSales]:
-        """Tickets sold and revenue per ticket type, from paid orders."""
         ...
 
     async def stock_facts(self, ticket_type_id: str, capacity: int) -> StockFacts:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
         TicketRepository,
         UserRepository,
     )
+    from getiickets.ports.views import SalesView
 
 
 class UnitOfWork(Protocol):
@@ -34,6 +35,8 @@ class UnitOfWork(Protocol):
     outbox: OutboxRepository
     payment_inbox: PaymentInboxRepository
     idempotency: IdempotencyRepository
+    sales: SalesView
+    """A read model for reports, not a repository: it loads no aggregate."""
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

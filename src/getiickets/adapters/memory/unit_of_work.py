@@ -27,6 +27,7 @@ from getiickets.adapters.memory.repositories import (
     InMemoryUserRepository,
 )
 from getiickets.adapters.memory.tables import Changes, StagedWrites, commit_all
+from getiickets.adapters.memory.views import InMemorySalesView
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
         TicketRepository,
         UserRepository,
     )
+    from getiickets.ports.views import SalesView
 
 
 class InMemoryUnitOfWork:
@@ -64,12 +66,13 @@ class InMemoryUnitOfWork:
         ]
         # Typed as the ports: the protocol's attributes are mutable, hence invariant.
         self.events: EventRepository = InMemoryEventRepository(events)
-        self.orders: OrderRepository = InMemoryOrderRepository(orders, events)
+        self.orders: OrderRepository = InMemoryOrderRepository(orders)
         self.tickets: TicketRepository = InMemoryTicketRepository(tickets)
         self.users: UserRepository = InMemoryUserRepository(users)
         self.outbox: OutboxRepository = InMemoryOutboxRepository(outbox)
         self.payment_inbox: PaymentInboxRepository = InMemoryPaymentInboxRepository(payment_inbox)
         self.idempotency: IdempotencyRepository = InMemoryIdempotencyRepository(idempotency)
+        self.sales: SalesView = InMemorySalesView(orders, events)
         self._counted = False
 
     @property

@@ -40,6 +40,7 @@ from getiickets.adapters.sqlalchemy.repositories import (
     SqlAlchemyUserRepository,
 )
 from getiickets.adapters.sqlalchemy.transaction import Transaction, is_unique_violation
+from getiickets.adapters.sqlalchemy.views import SqlAlchemySalesView
 from getiickets.domain.model.errors import ConflictError, DatabaseUnavailableError, DuplicateError
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
         TicketRepository,
         UserRepository,
     )
+    from getiickets.ports.views import SalesView
 
 
 class _SqliteWriter:
@@ -111,6 +113,7 @@ class SqlAlchemyUnitOfWork:
         self.outbox: OutboxRepository = SqlAlchemyOutboxRepository(self._tx)
         self.payment_inbox: PaymentInboxRepository = SqlAlchemyPaymentInboxRepository(self._tx)
         self.idempotency: IdempotencyRepository = SqlAlchemyIdempotencyRepository(self._tx)
+        self.sales: SalesView = SqlAlchemySalesView(self._tx)
 
     @property
     def is_open(self) -> bool:
