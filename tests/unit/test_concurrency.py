@@ -72,7 +72,6 @@ class InterleavingUnitOfWork(InMemoryUnitOfWork):
             self.users,
             self.outbox,
             self.payment_inbox,
-            self.idempotency,
             self.sales,
         )
         for repository in repositories:

@@ -48,23 +48,6 @@ class OutboxBacklog(msgspec.Struct, frozen=True, kw_only=True):
     oldest_created_at: datetime | None
 
 
-class IdempotencyRecord(msgspec.Struct, frozen=True, kw_only=True):
-    """The first response to a request sent with an ``Idempotency-Key``."""
-
-    scope: str
-    key: str
-    fingerprint: str
-    """Digest of the request body: the same key with another body is a conflict."""
-    status_code: int
-    """0 while the first request is still running."""
-    body: bytes
-    created_at: datetime
-
-    @property
-    def in_progress(self) -> bool:
-        return self.status_code == 0
-
-
 class EventRepository(Protocol):
     async def add(self, event: Event) -> None: ...
     async def get(self, event_id: str) -> Event | None: ...
@@ -146,15 +129,4 @@ class PaymentInboxRepository(Protocol):
     async def save(self, event: InboxEvent) -> None: ...
     async def due_for_retry(self, now: datetime, limit: int, lease: timedelta) -> list[InboxEvent]:
         """Claim unprocessed events whose retry time has come (leased like the outbox)."""
-        ...
-
-
-class IdempotencyRepository(Protocol):
-    async def get(self, scope: str, key: str) -> IdempotencyRecord | None: ...
-    async def add(self, record: IdempotencyRecord) -> None:
-        """Raises ``DuplicateError`` if the key was recorded already."""
-        ...
-
-    async def complete(self, record: IdempotencyRecord) -> None:
-        """Store the response of a recorded (in-progress) key; ``NotFoundError`` if absent."""
         ...

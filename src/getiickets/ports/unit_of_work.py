@@ -10,7 +10,6 @@ if TYPE_CHECKING:
 
     from getiickets.ports.repositories import (
         EventRepository,
-        IdempotencyRepository,
         OrderRepository,
         OutboxRepository,
         PaymentInboxRepository,
@@ -34,7 +33,6 @@ class UnitOfWork(Protocol):
     users: UserRepository
     outbox: OutboxRepository
     payment_inbox: PaymentInboxRepository
-    idempotency: IdempotencyRepository
     sales: SalesView
     """A read model for reports, not a repository: it loads no aggregate."""
 

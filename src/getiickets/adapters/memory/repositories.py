@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 import msgspec
 
 from getiickets.adapters.argument_checks import check_lease, check_limit
+from getiickets.adapters.idempotency_records import IdempotencyRecord
 from getiickets.adapters.memory.database import StoredIdempotency
 from getiickets.adapters.memory.tables import Changes, clone
 from getiickets.domain.model.accounts import User, canonical_email
@@ -36,7 +37,6 @@ from getiickets.ports.repositories import (
     MAX_PAGE_SIZE,
     EventPage,
     EventQuery,
-    IdempotencyRecord,
     OutboxBacklog,
 )
 

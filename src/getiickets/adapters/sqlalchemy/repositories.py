@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from getiickets.adapters.argument_checks import check_lease, check_limit
+from getiickets.adapters.idempotency_records import IdempotencyRecord
 from getiickets.adapters.sqlalchemy import mapping
 from getiickets.adapters.sqlalchemy.metadata import UtcDateTime
 from getiickets.adapters.sqlalchemy.tables import (
@@ -54,7 +55,6 @@ from getiickets.ports.repositories import (
     MAX_PAGE_SIZE,
     EventPage,
     EventQuery,
-    IdempotencyRecord,
     OutboxBacklog,
 )
 

@@ -32,7 +32,6 @@ from getiickets.adapters.sqlalchemy.engine import SQLITE_BEGIN, SQLITE_BUSY_TIME
 from getiickets.adapters.sqlalchemy.errors import database_call, is_unavailable, unavailable
 from getiickets.adapters.sqlalchemy.repositories import (
     SqlAlchemyEventRepository,
-    SqlAlchemyIdempotencyRepository,
     SqlAlchemyOrderRepository,
     SqlAlchemyOutboxRepository,
     SqlAlchemyPaymentInboxRepository,
@@ -51,7 +50,6 @@ if TYPE_CHECKING:
 
     from getiickets.ports.repositories import (
         EventRepository,
-        IdempotencyRepository,
         OrderRepository,
         OutboxRepository,
         PaymentInboxRepository,
@@ -112,12 +110,17 @@ class SqlAlchemyUnitOfWork:
         self.users: UserRepository = SqlAlchemyUserRepository(self._tx)
         self.outbox: OutboxRepository = SqlAlchemyOutboxRepository(self._tx)
         self.payment_inbox: PaymentInboxRepository = SqlAlchemyPaymentInboxRepository(self._tx)
-        self.idempotency: IdempotencyRepository = SqlAlchemyIdempotencyRepository(self._tx)
         self.sales: SalesView = SqlAlchemySalesView(self._tx)
 
     @property
     def is_open(self) -> bool:
         return self._connection is not None
+
+    @property
+    def transaction(self) -> Transaction:
+        """The unit's transaction, for a store outside the domain's ports to work in
+        (the HTTP entrypoint's idempotency records)."""
+        return self._tx
 
     async def __aenter__(self) -> Self:
         if self.is_open:
