@@ -10,6 +10,7 @@ import itertools
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from getiickets.adapters.idempotency_records import IdempotencyRecord
 from getiickets.domain.model.accounts import Role, User
 from getiickets.domain.model.catalog import Event, EventStatus, TicketType
 from getiickets.domain.model.money import Money
@@ -17,7 +18,6 @@ from getiickets.domain.model.notifications import Channel, MessageStatus, Outbox
 from getiickets.domain.model.orders import Buyer, Order, OrderLine, OrderStatus
 from getiickets.domain.model.payments import InboxEvent
 from getiickets.domain.model.tickets import Ticket, TicketStatus
-from getiickets.ports.repositories import IdempotencyRecord
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 LAGOS = timezone(timedelta(hours=1))

@@ -25,10 +25,13 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from getiickets.adapters.memory import InMemoryDatabase, InMemoryUnitOfWork
+from getiickets.adapters.memory.idempotency import InMemoryIdempotencyUnit
 from getiickets.adapters.sqlalchemy.engine import create_engine
+from getiickets.adapters.sqlalchemy.idempotency import SqlAlchemyIdempotencyUnit
 from getiickets.adapters.sqlalchemy.metadata import all_tables
 from getiickets.adapters.sqlalchemy.migrate import upgrade
 from getiickets.adapters.sqlalchemy.unit_of_work import SqlAlchemyUnitOfWork
+from getiickets.entrypoints.http.idempotency import IdempotencyStore
 from getiickets.ports.unit_of_work import UnitOfWorkFactory
 from tests.contract.sandbox_server import SandboxServer, serve_sandbox
 
@@ -114,3 +117,19 @@ def uow_factory(request: pytest.FixtureRequest, database_backend: str) -> UnitOf
     fixture = {"sqlalchemy-sqlite": "sqlite_engine", "sqlalchemy-postgres": "postgres_engine"}
     engine: AsyncEngine = request.getfixturevalue(fixture[database_backend])
     return lambda: SqlAlchemyUnitOfWork(engine)
+
+
+def idempotency_store_beside(uow_factory: UnitOfWorkFactory) -> IdempotencyStore:
+    """The HTTP entrypoint's idempotency store on the same database as these units."""
+    unit = uow_factory()
+    if isinstance(unit, InMemoryUnitOfWork):
+        database = unit.database
+        return lambda: InMemoryIdempotencyUnit(database)
+    assert isinstance(unit, SqlAlchemyUnitOfWork)
+    engine = unit.engine
+    return lambda: SqlAlchemyIdempotencyUnit(engine)
+
+
+@pytest.fixture
+def idempotency_store(uow_factory: UnitOfWorkFactory) -> IdempotencyStore:
+    return idempotency_store_beside(uow_factory)

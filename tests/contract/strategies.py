@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from hypothesis import strategies as st
 
+from getiickets.adapters.idempotency_records import IdempotencyRecord
 from getiickets.domain.model.accounts import Role, Session, User
 from getiickets.domain.model.catalog import Event, EventStatus, TicketType
 from getiickets.domain.model.money import MAX_AMOUNT, SUPPORTED_CURRENCIES, Money
@@ -25,7 +26,6 @@ from getiickets.domain.model.notifications import Channel, MessageStatus, Outbox
 from getiickets.domain.model.orders import Buyer, Order, OrderLine, OrderStatus
 from getiickets.domain.model.payments import InboxEvent
 from getiickets.domain.model.tickets import Ticket, TicketStatus
-from getiickets.ports.repositories import IdempotencyRecord
 
 T = TypeVar("T")
 

@@ -24,7 +24,6 @@ from getiickets.domain.model.errors import (
     ConflictError,
     DuplicateError,
     EmailTakenError,
-    NotFoundError,
 )
 from getiickets.domain.model.inventory import Hold, StockFacts
 from getiickets.domain.model.notifications import MessageStatus, OutboxMessage
@@ -33,9 +32,7 @@ from getiickets.domain.model.payments import InboxEvent
 from getiickets.domain.model.tickets import Ticket, TicketStatus
 from getiickets.ports.repositories import (
     EventQuery,
-    IdempotencyRecord,
     OutboxBacklog,
-    TicketTypeSales,
 )
 from getiickets.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from tests.contract import aggregates as make
@@ -44,7 +41,7 @@ from tests.contract.aggregates import LAGOS, T0
 LEASE = timedelta(minutes=5)
 OYO = "Ọ̀yọ́"
 
-Aggregate = Event | Order | Ticket | User | OutboxMessage | InboxEvent | IdempotencyRecord
+Aggregate = Event | Order | Ticket | User | OutboxMessage | InboxEvent
 
 
 async def add(uow: UnitOfWork, aggregate: Aggregate) -> None:
@@ -61,8 +58,6 @@ async def add(uow: UnitOfWork, aggregate: Aggregate) -> None:
             await uow.outbox.add(aggregate)
         case InboxEvent():
             await uow.payment_inbox.add(aggregate)
-        case IdempotencyRecord():
-            await uow.idempotency.add(aggregate)
 
 
 async def store(uow_factory: UnitOfWorkFactory, *aggregates: Aggregate) -> None:
@@ -231,48 +226,6 @@ async def test_inbox_event_round_trips_with_its_payload_bytes(
         assert await uow.payment_inbox.get("paystack:none:none") is None
 
 
-async def test_idempotency_record_round_trips(uow_factory: UnitOfWorkFactory) -> None:
-    record = make.idempotency_record()
-    same_key_other_scope = make.idempotency_record(scope="payments.init", key=record.key)
-    await store(uow_factory, record, same_key_other_scope)
-
-    async with uow_factory() as uow:
-        assert await uow.idempotency.get(record.scope, record.key) == record
-        assert await uow.idempotency.get("payments.init", record.key) == same_key_other_scope
-        assert await uow.idempotency.get(record.scope, "unknown") is None
-
-
-async def test_an_in_progress_idempotency_key_is_completed(
-    uow_factory: UnitOfWorkFactory,
-) -> None:
-    started = make.idempotency_record(status_code=0, body=b"")
-    await store(uow_factory, started)
-    assert (
-        await read(uow_factory, lambda uow: uow.idempotency.get(started.scope, started.key))
-    ).in_progress
-
-    done = msgspec.structs.replace(started, status_code=201, body=b'{"id":"order-9"}')
-    async with uow_factory() as uow:
-        await uow.idempotency.complete(done)
-        with pytest.raises(NotFoundError):
-            await uow.idempotency.complete(make.idempotency_record())
-        await uow.commit()
-
-    assert await read(uow_factory, lambda uow: uow.idempotency.get(done.scope, done.key)) == done
-
-
-async def test_a_key_recorded_and_completed_in_one_unit(uow_factory: UnitOfWorkFactory) -> None:
-    started = make.idempotency_record(status_code=0, body=b"")
-    done = msgspec.structs.replace(started, status_code=200, body=b"ok")
-    async with uow_factory() as uow:
-        await uow.idempotency.add(started)
-        await uow.idempotency.complete(done)
-        assert await uow.idempotency.get(done.scope, done.key) == done
-        await uow.commit()
-
-    assert await read(uow_factory, lambda uow: uow.idempotency.get(done.scope, done.key)) == done
-
-
 # --------------------------------------------------------------------------- copies
 
 
@@ -431,7 +384,6 @@ async def test_stale_saves_conflict_for_every_versioned_aggregate(
         "user id",
         "outbox id",
         "inbox key",
-        "idempotency key",
     ],
 )
 async def test_unique_facts_are_refused_and_the_unit_stays_usable(
@@ -443,8 +395,7 @@ async def test_unique_facts_are_refused_and_the_unit_stays_usable(
     buyer = make.user()
     note = make.message(sold.id)
     webhook = make.inbox_event()
-    record = make.idempotency_record()
-    await store(uow_factory, show, sold, issued, buyer, note, webhook, record)
+    await store(uow_factory, show, sold, issued, buyer, note, webhook)
     other = make.event()
     clash: Aggregate = {
         "event id": make.event(id=show.id),
@@ -458,7 +409,6 @@ async def test_unique_facts_are_refused_and_the_unit_stays_usable(
         "user id": make.user(id=buyer.id),
         "outbox id": make.message(id=note.id),
         "inbox key": make.inbox_event(key=webhook.key),
-        "idempotency key": make.idempotency_record(scope=record.scope, key=record.key),
     }[duplicate]
     afterwards = make.user()
 
@@ -633,51 +583,6 @@ async def test_refunds_due(uow_factory: UnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
         assert await uow.orders.refunds_due(10) == [owed_early, owed_late]
         assert await uow.orders.refunds_due(1) == [owed_early]
-
-
-async def test_count_by_status_and_sales(uow_factory: UnitOfWorkFactory) -> None:
-    show = make.event(ticket_types=3)
-    regular, vip, unsold = show.ticket_types
-    other_show = make.event()
-    sold_a = paid(make.order(show, quantities=(2, 1)))
-    sold_b = paid(make.order(show, quantities=(3,)))
-    pending = make.order(show, quantities=(5, 5))
-    refunded = paid(make.order(show, quantities=(4,)))
-    refunded.mark_refunded(T0)
-    expired = make.order(show)
-    expired.expire(T0 + timedelta(hours=1))
-    elsewhere = paid(make.order(other_show))
-    await store(
-        uow_factory, show, other_show, sold_a, sold_b, pending, refunded, expired, elsewhere
-    )
-    # The organizer removes VIP after selling one: its sale still counts, listed last.
-    show.ticket_types.remove(vip)
-    async with uow_factory() as uow:
-        await uow.events.save(show)
-        await uow.commit()
-
-    async with uow_factory() as uow:
-        counts = await uow.orders.count_by_status(show.id)
-        nothing = await uow.orders.count_by_status("no-such-event")
-        sales = await uow.orders.sales(show.id)
-        no_sales = await uow.orders.sales("no-such-event")
-
-    assert counts == {
-        OrderStatus.PENDING: 1,
-        OrderStatus.PAID: 2,
-        OrderStatus.FAILED: 0,
-        OrderStatus.EXPIRED: 1,
-        OrderStatus.CANCELLED: 0,
-        OrderStatus.REFUNDED: 1,
-    }
-    assert nothing == dict.fromkeys(OrderStatus, 0)
-    price = regular.price.amount
-    assert sales == [
-        TicketTypeSales(ticket_type_id=regular.id, sold=5, revenue=5 * price),
-        TicketTypeSales(ticket_type_id=unsold.id, sold=0, revenue=0),
-        TicketTypeSales(ticket_type_id=vip.id, sold=1, revenue=vip.price.amount),
-    ]
-    assert no_sales == []
 
 
 async def test_stock_facts(uow_factory: UnitOfWorkFactory) -> None:

@@ -19,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from getiickets.adapters.idempotency_records import IdempotencyRecord
 from getiickets.adapters.memory import InMemoryDatabase, InMemoryUnitOfWork
 from getiickets.adapters.sqlalchemy.engine import create_engine
 from getiickets.adapters.sqlalchemy.metadata import all_tables
@@ -29,10 +30,9 @@ from getiickets.domain.model.notifications import OutboxMessage
 from getiickets.domain.model.orders import Order
 from getiickets.domain.model.payments import InboxEvent
 from getiickets.domain.model.tickets import Ticket
-from getiickets.ports.repositories import IdempotencyRecord
 from getiickets.ports.unit_of_work import UnitOfWorkFactory
 from tests.contract import strategies as build
-from tests.contract.conftest import DATABASE_BACKENDS
+from tests.contract.conftest import DATABASE_BACKENDS, idempotency_store_beside
 
 EXAMPLES = settings(
     max_examples=50,
@@ -258,15 +258,15 @@ async def test_an_idempotency_record_comes_back_whole(
     empty_database: EmptyDatabase, records: tuple[IdempotencyRecord, IdempotencyRecord]
 ) -> None:
     first, completed = records
-    uow_factory = await empty_database()
-    async with uow_factory() as uow:
-        await uow.idempotency.add(first)
-        await uow.commit()
-    async with uow_factory() as uow:
-        same_fields(await uow.idempotency.get(first.scope, first.key), first)
+    idempotency = idempotency_store_beside(await empty_database())
+    async with idempotency() as unit:
+        await unit.add(first)
+        await unit.commit()
+    async with idempotency() as unit:
+        same_fields(await unit.get(first.scope, first.key), first)
 
-    async with uow_factory() as uow:
-        await uow.idempotency.complete(completed)
-        await uow.commit()
-    async with uow_factory() as uow:
-        same_fields(await uow.idempotency.get(first.scope, first.key), completed)
+    async with idempotency() as unit:
+        await unit.complete(completed)
+        await unit.commit()
+    async with idempotency() as unit:
+        same_fields(await unit.get(first.scope, first.key), completed)

@@ -449,7 +449,7 @@ class InventoryMachine(RuleBasedStateMachine):
                 order = await uow.orders.get(order_id)
                 assert order is not None, f"order {order_id} was placed but is not stored"
                 orders[order_id] = order
-            counts = await uow.orders.count_by_status(self.show.event_id)
+            counts = (await uow.sales.event_sales(self.show.event_id)).orders
             return Facts(
                 orders=orders,
                 tickets={oid: await uow.tickets.for_order(oid) for oid in self.orders},

@@ -56,6 +56,7 @@ from getiickets.adapters.rendering import BabelMessageComposer, QrcodeReportlabR
 from getiickets.adapters.s3.storage import CloudFrontUrls, S3FileStorage, create_s3_client
 from getiickets.adapters.sqlalchemy.engine import create_engine, is_sqlite
 from getiickets.adapters.sqlalchemy.engine import ping as database_ping
+from getiickets.adapters.sqlalchemy.idempotency import SqlAlchemyIdempotencyUnit
 from getiickets.adapters.sqlalchemy.inventory import SqlAlchemyInventory
 from getiickets.adapters.sqlalchemy.sessions import SqlAlchemySessionStore
 from getiickets.adapters.sqlalchemy.unit_of_work import SqlAlchemyUnitOfWork
@@ -67,6 +68,7 @@ from getiickets.bootstrap import bootstrap
 from getiickets.domain.model.waiting_room import TokenSealer
 from getiickets.domain.usecases.stock import StockLedger
 from getiickets.entrypoints.http.fresh import FreshResponses
+from getiickets.entrypoints.http.idempotency import IdempotencyStore, IdempotencyUnit
 from getiickets.entrypoints.metrics import Metrics, observed_store, observers, upload_observer
 from getiickets.entrypoints.services import ReadinessCheck, ServedFiles, Services
 from getiickets.entrypoints.settings import Settings, check_safe_to_serve
@@ -156,6 +158,13 @@ def _twilio_auth_token(settings: Settings) -> str | None:
 def _uow_factory(engine: AsyncEngine) -> UnitOfWorkFactory:
     def new_unit() -> UnitOfWork:
         return SqlAlchemyUnitOfWork(engine)
+
+    return new_unit
+
+
+def _idempotency_store(engine: AsyncEngine) -> IdempotencyStore:
+    def new_unit() -> IdempotencyUnit:
+        return SqlAlchemyIdempotencyUnit(engine)
 
     return new_unit
 
@@ -444,6 +453,7 @@ class Container(containers.DeclarativeContainer):
         files=files,
         served_files=providers.Callable(_served_files, files),
         uow=uow,
+        idempotency=providers.Singleton(_idempotency_store, engine),
         cache=cache,
         rate_limiter=rate_limiter,
         clock=clock,

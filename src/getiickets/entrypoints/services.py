@@ -25,6 +25,7 @@ from getiickets.domain.usecases.refunds import Refunds
 from getiickets.domain.usecases.ticket_files import TicketFiles
 from getiickets.domain.usecases.waiting_room import WaitingRoom
 from getiickets.entrypoints.http.fresh import FreshResponses
+from getiickets.entrypoints.http.idempotency import IdempotencyStore
 from getiickets.entrypoints.metrics import Metrics
 from getiickets.entrypoints.settings import Settings
 from getiickets.ports.clock import Clock
@@ -62,6 +63,8 @@ class Services:
     files: FileStorage
     served_files: ServedFiles | None
     uow: UnitOfWorkFactory
+    idempotency: IdempotencyStore
+    """The HTTP entrypoint's own records of ``Idempotency-Key`` requests."""
     cache: Cache
     rate_limiter: RateLimiter
     clock: Clock

@@ -1,4 +1,4 @@
-"""Hot state kept outside the database: the read cache and login sessions."""
+"""Hot state kept outside the database: the read cache, login sessions, rate limits."""
 
 from __future__ import annotations
 
@@ -33,6 +33,8 @@ class SessionStore(Protocol):
 
 
 class RateLimiter(Protocol):
+    """A port, not HTTP storage: a use case calls it (``WaitingRoom`` limits joins per client)."""
+
     async def hit(self, key: str, limit: int, window: timedelta) -> bool:
         """Count one attempt under ``key``; False once more than ``limit`` fell in the window.
 

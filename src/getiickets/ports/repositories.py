@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from getiickets.domain.model.accounts import User
     from getiickets.domain.model.inventory import StockFacts
     from getiickets.domain.model.notifications import OutboxMessage
-    from getiickets.domain.model.orders import Order, OrderStatus
+    from getiickets.domain.model.orders import Order
     from getiickets.domain.model.payments import InboxEvent
     from getiickets.domain.model.tickets import Ticket
 
@@ -41,35 +41,11 @@ class EventPage(msgspec.Struct, frozen=True, kw_only=True):
     total: int
 
 
-class TicketTypeSales(msgspec.Struct, frozen=True, kw_only=True):
-    ticket_type_id: str
-    sold: int
-    revenue: int
-    """Minor units, from paid orders."""
-
-
 class OutboxBacklog(msgspec.Struct, frozen=True, kw_only=True):
     """Messages still to deliver (pending or failed), for monitoring."""
 
     count: int
     oldest_created_at: datetime | None
-
-
-class IdempotencyRecord(msgspec.Struct, frozen=True, kw_only=True):
-    """The first response to a request sent with an ``Idempotency-Key``."""
-
-    scope: str
-    key: str
-    fingerprint: str
-    """Digest of the request body: the same key with another body is a conflict."""
-    status_code: int
-    """0 while the first request is still running."""
-    body: bytes
-    created_at: datetime
-
-    @property
-    def in_progress(self) -> bool:
-        return self.status_code == 0
 
 
 class EventRepository(Protocol):
@@ -95,11 +71,6 @@ class OrderRepository(Protocol):
 
     async def refunds_due(self, limit: int) -> list[Order]:
         """Orders marked refunded whose refund has not been accepted by the provider yet."""
-        ...
-
-    async def count_by_status(self, event_id: str) -> dict[OrderStatus, int]: ...
-    async def sales(self, event_id: str) -> list[TicketTypeSales]:
-        """Tickets sold and revenue per ticket type, from paid orders."""
         ...
 
     async def stock_facts(self, ticket_type_id: str, capacity: int) -> StockFacts:
@@ -158,15 +129,4 @@ class PaymentInboxRepository(Protocol):
     async def save(self, event: InboxEvent) -> None: ...
     async def due_for_retry(self, now: datetime, limit: int, lease: timedelta) -> list[InboxEvent]:
         """Claim unprocessed events whose retry time has come (leased like the outbox)."""
-        ...
-
-
-class IdempotencyRepository(Protocol):
-    async def get(self, scope: str, key: str) -> IdempotencyRecord | None: ...
-    async def add(self, record: IdempotencyRecord) -> None:
-        """Raises ``DuplicateError`` if the key was recorded already."""
-        ...
-
-    async def complete(self, record: IdempotencyRecord) -> None:
-        """Store the response of a recorded (in-progress) key; ``NotFoundError`` if absent."""
         ...

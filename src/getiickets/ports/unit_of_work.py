@@ -10,13 +10,13 @@ if TYPE_CHECKING:
 
     from getiickets.ports.repositories import (
         EventRepository,
-        IdempotencyRepository,
         OrderRepository,
         OutboxRepository,
         PaymentInboxRepository,
         TicketRepository,
         UserRepository,
     )
+    from getiickets.ports.views import SalesView
 
 
 class UnitOfWork(Protocol):
@@ -33,7 +33,8 @@ class UnitOfWork(Protocol):
     users: UserRepository
     outbox: OutboxRepository
     payment_inbox: PaymentInboxRepository
-    idempotency: IdempotencyRepository
+    sales: SalesView
+    """A read model for reports, not a repository: it loads no aggregate."""
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

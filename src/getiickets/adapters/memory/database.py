@@ -12,6 +12,7 @@ from collections.abc import Callable, Hashable
 
 import msgspec
 
+from getiickets.adapters.idempotency_records import IdempotencyRecord
 from getiickets.adapters.memory.tables import Table, UniqueIndex
 from getiickets.domain.model.accounts import User, canonical_email
 from getiickets.domain.model.catalog import Event
@@ -20,7 +21,6 @@ from getiickets.domain.model.notifications import OutboxMessage
 from getiickets.domain.model.orders import Order
 from getiickets.domain.model.payments import InboxEvent
 from getiickets.domain.model.tickets import Ticket
-from getiickets.ports.repositories import IdempotencyRecord
 
 
 class StoredIdempotency(msgspec.Struct, kw_only=True):

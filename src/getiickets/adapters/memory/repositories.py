@@ -17,12 +17,12 @@ lease ran out and another worker claimed the row again (then ``ConflictError``).
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 import msgspec
 
 from getiickets.adapters.argument_checks import check_lease, check_limit
+from getiickets.adapters.idempotency_records import IdempotencyRecord
 from getiickets.adapters.memory.database import StoredIdempotency
 from getiickets.adapters.memory.tables import Changes, clone
 from getiickets.domain.model.accounts import User, canonical_email
@@ -37,9 +37,7 @@ from getiickets.ports.repositories import (
     MAX_PAGE_SIZE,
     EventPage,
     EventQuery,
-    IdempotencyRecord,
     OutboxBacklog,
-    TicketTypeSales,
 )
 
 
@@ -104,9 +102,8 @@ def _is_listed(event: Event, query: EventQuery) -> bool:
 
 
 class InMemoryOrderRepository:
-    def __init__(self, changes: Changes[Order], events: Changes[Event]) -> None:
+    def __init__(self, changes: Changes[Order]) -> None:
         self._changes = changes
-        self._events = events
 
     async def add(self, order: Order) -> None:
         self._changes.add(order)
@@ -134,32 +131,6 @@ class InMemoryOrderRepository:
         due = [o for o in self._changes.rows() if o.status is OrderStatus.REFUNDED and o.refund_due]
         due.sort(key=lambda order: (order.refunded_at or order.created_at, order.id))
         return [clone(order) for order in due[:limit]]
-
-    async def count_by_status(self, event_id: str) -> dict[OrderStatus, int]:
-        """Every status is a key, with 0 where there are none (SQL: fill the GROUP BY gaps)."""
-        counts = Counter(o.status for o in self._changes.rows() if o.event_id == event_id)
-        return {status: counts[status] for status in OrderStatus}
-
-    async def sales(self, event_id: str) -> list[TicketTypeSales]:
-        """One entry per ticket type of the event, in the event's order, zeros included.
-
-        Sold and revenue count lines of PAID orders only: a refunded order sold nothing.
-        """
-        sold: Counter[str] = Counter()
-        revenue: Counter[str] = Counter()
-        for order in self._changes.rows():
-            if order.event_id == event_id and order.status is OrderStatus.PAID:
-                for line in order.lines:
-                    sold[line.ticket_type_id] += line.quantity
-                    revenue[line.ticket_type_id] += line.subtotal.amount
-        event = self._events.get(event_id)
-        type_ids = [] if event is None else [tt.id for tt in event.ticket_types]
-        # Lines for a ticket type the event no longer lists still count, after the rest.
-        type_ids += sorted(set(sold) - set(type_ids))
-        return [
-            TicketTypeSales(ticket_type_id=tt_id, sold=sold[tt_id], revenue=revenue[tt_id])
-            for tt_id in type_ids
-        ]
 
     async def stock_facts(self, ticket_type_id: str, capacity: int) -> StockFacts:
         """The ticket type's order lines; ``StockFacts.of_lines`` says what they mean."""

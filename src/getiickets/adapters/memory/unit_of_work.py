@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Self
 from getiickets.adapters.memory.connections import unit_closed, unit_opened
 from getiickets.adapters.memory.repositories import (
     InMemoryEventRepository,
-    InMemoryIdempotencyRepository,
     InMemoryOrderRepository,
     InMemoryOutboxRepository,
     InMemoryPaymentInboxRepository,
@@ -27,6 +26,7 @@ from getiickets.adapters.memory.repositories import (
     InMemoryUserRepository,
 )
 from getiickets.adapters.memory.tables import Changes, StagedWrites, commit_all
+from getiickets.adapters.memory.views import InMemorySalesView
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -34,13 +34,13 @@ if TYPE_CHECKING:
     from getiickets.adapters.memory.database import InMemoryDatabase
     from getiickets.ports.repositories import (
         EventRepository,
-        IdempotencyRepository,
         OrderRepository,
         OutboxRepository,
         PaymentInboxRepository,
         TicketRepository,
         UserRepository,
     )
+    from getiickets.ports.views import SalesView
 
 
 class InMemoryUnitOfWork:
@@ -52,7 +52,6 @@ class InMemoryUnitOfWork:
         users = Changes(database.users)
         outbox = Changes(database.outbox)
         payment_inbox = Changes(database.payment_inbox)
-        idempotency = Changes(database.idempotency)
         self._changes: list[StagedWrites] = [
             events,
             orders,
@@ -60,16 +59,15 @@ class InMemoryUnitOfWork:
             users,
             outbox,
             payment_inbox,
-            idempotency,
         ]
         # Typed as the ports: the protocol's attributes are mutable, hence invariant.
         self.events: EventRepository = InMemoryEventRepository(events)
-        self.orders: OrderRepository = InMemoryOrderRepository(orders, events)
+        self.orders: OrderRepository = InMemoryOrderRepository(orders)
         self.tickets: TicketRepository = InMemoryTicketRepository(tickets)
         self.users: UserRepository = InMemoryUserRepository(users)
         self.outbox: OutboxRepository = InMemoryOutboxRepository(outbox)
         self.payment_inbox: PaymentInboxRepository = InMemoryPaymentInboxRepository(payment_inbox)
-        self.idempotency: IdempotencyRepository = InMemoryIdempotencyRepository(idempotency)
+        self.sales: SalesView = InMemorySalesView(orders, events)
         self._counted = False
 
     @property

@@ -14,6 +14,7 @@ from typing import Any
 
 import msgspec
 
+from getiickets.adapters.idempotency_records import IdempotencyRecord
 from getiickets.domain.model.accounts import Role, User, canonical_email
 from getiickets.domain.model.catalog import Event, EventStatus, TicketType
 from getiickets.domain.model.money import Money
@@ -21,7 +22,6 @@ from getiickets.domain.model.notifications import Channel, MessageStatus, Outbox
 from getiickets.domain.model.orders import Buyer, Order, OrderLine, OrderStatus
 from getiickets.domain.model.payments import InboxEvent
 from getiickets.domain.model.tickets import Ticket, TicketStatus
-from getiickets.ports.repositories import IdempotencyRecord
 
 Values = dict[str, Any]
 """Column name to value, for one row."""

@@ -14,7 +14,7 @@ not due until the lease ends.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from getiickets.adapters.argument_checks import check_lease, check_limit
+from getiickets.adapters.idempotency_records import IdempotencyRecord
 from getiickets.adapters.sqlalchemy import mapping
 from getiickets.adapters.sqlalchemy.metadata import UtcDateTime
 from getiickets.adapters.sqlalchemy.tables import (
@@ -54,9 +55,7 @@ from getiickets.ports.repositories import (
     MAX_PAGE_SIZE,
     EventPage,
     EventQuery,
-    IdempotencyRecord,
     OutboxBacklog,
-    TicketTypeSales,
 )
 
 _DUE_MESSAGES = (MessageStatus.PENDING.value, MessageStatus.FAILED.value)
@@ -312,59 +311,6 @@ class SqlAlchemyOrderRepository(_Repository):
             .order_by(sa.func.coalesce(orders.c.refunded_at, orders.c.created_at), orders.c.id)
             .limit(limit)
         )
-
-    async def count_by_status(self, event_id: str) -> dict[OrderStatus, int]:
-        """Every status is a key, with 0 where there are none."""
-        counts = Counter(
-            {
-                OrderStatus(row.status): row.count
-                for row in await self._rows(
-                    sa.select(orders.c.status, sa.func.count().label("count"))
-                    .where(orders.c.event_id == event_id)
-                    .group_by(orders.c.status)
-                )
-            }
-        )
-        return {status: counts[status] for status in OrderStatus}
-
-    async def sales(self, event_id: str) -> list[TicketTypeSales]:
-        """One entry per ticket type of the event, in its order, zeros included.
-
-        Lines of paid orders only; lines of a type the event no longer lists come last.
-        """
-        totals = {
-            row.ticket_type_id: (int(row.sold), int(row.revenue))
-            for row in await self._rows(
-                sa.select(
-                    order_lines.c.ticket_type_id,
-                    sa.func.sum(order_lines.c.quantity).label("sold"),
-                    sa.func.sum(order_lines.c.quantity * order_lines.c.unit_price_amount).label(
-                        "revenue"
-                    ),
-                )
-                .join(orders, orders.c.id == order_lines.c.order_id)
-                .where(orders.c.event_id == event_id, orders.c.status == OrderStatus.PAID.value)
-                .group_by(order_lines.c.ticket_type_id)
-            )
-        }
-        listed = list(
-            (
-                await self._tx.connection.execute(
-                    sa.select(ticket_types.c.id)
-                    .where(ticket_types.c.event_id == event_id)
-                    .order_by(ticket_types.c.position)
-                )
-            ).scalars()
-        )
-        type_ids = listed + sorted(set(totals) - set(listed))
-        return [
-            TicketTypeSales(
-                ticket_type_id=type_id,
-                sold=totals.get(type_id, (0, 0))[0],
-                revenue=totals.get(type_id, (0, 0))[1],
-            )
-            for type_id in type_ids
-        ]
 
     async def stock_facts(self, ticket_type_id: str, capacity: int) -> StockFacts:
         """The ticket type's lines of orders that keep stock (paid, pending); what they

@@ -127,7 +127,7 @@ orders = sa.Table(
     _version(),
     # due_for_expiry: pending orders by expiry.
     sa.Index("ix_orders_expiry", "status", "expires_at", "id"),
-    # count_by_status and sales: one event's orders by status.
+    # The sales view: one event's orders by status.
     sa.Index("ix_orders_event_status", "event_id", "status"),
     # refunds_due: the few refunded orders still owing a refund request.
     sa.Index(

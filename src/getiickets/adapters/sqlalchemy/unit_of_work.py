@@ -32,7 +32,6 @@ from getiickets.adapters.sqlalchemy.engine import SQLITE_BEGIN, SQLITE_BUSY_TIME
 from getiickets.adapters.sqlalchemy.errors import database_call, is_unavailable, unavailable
 from getiickets.adapters.sqlalchemy.repositories import (
     SqlAlchemyEventRepository,
-    SqlAlchemyIdempotencyRepository,
     SqlAlchemyOrderRepository,
     SqlAlchemyOutboxRepository,
     SqlAlchemyPaymentInboxRepository,
@@ -40,6 +39,7 @@ from getiickets.adapters.sqlalchemy.repositories import (
     SqlAlchemyUserRepository,
 )
 from getiickets.adapters.sqlalchemy.transaction import Transaction, is_unique_violation
+from getiickets.adapters.sqlalchemy.views import SqlAlchemySalesView
 from getiickets.domain.model.errors import ConflictError, DatabaseUnavailableError, DuplicateError
 
 if TYPE_CHECKING:
@@ -50,13 +50,13 @@ if TYPE_CHECKING:
 
     from getiickets.ports.repositories import (
         EventRepository,
-        IdempotencyRepository,
         OrderRepository,
         OutboxRepository,
         PaymentInboxRepository,
         TicketRepository,
         UserRepository,
     )
+    from getiickets.ports.views import SalesView
 
 
 class _SqliteWriter:
@@ -110,11 +110,17 @@ class SqlAlchemyUnitOfWork:
         self.users: UserRepository = SqlAlchemyUserRepository(self._tx)
         self.outbox: OutboxRepository = SqlAlchemyOutboxRepository(self._tx)
         self.payment_inbox: PaymentInboxRepository = SqlAlchemyPaymentInboxRepository(self._tx)
-        self.idempotency: IdempotencyRepository = SqlAlchemyIdempotencyRepository(self._tx)
+        self.sales: SalesView = SqlAlchemySalesView(self._tx)
 
     @property
     def is_open(self) -> bool:
         return self._connection is not None
+
+    @property
+    def transaction(self) -> Transaction:
+        """The unit's transaction, for a store outside the domain's ports to work in
+        (the HTTP entrypoint's idempotency records)."""
+        return self._tx
 
     async def __aenter__(self) -> Self:
         if self.is_open:

@@ -278,8 +278,8 @@ class Catalog:
     async def sales_summary(self, actor: Actor, event_id: str) -> SalesSummary:
         async with self._uow() as uow:
             event = await self._owned_event(uow, actor, event_id)
-            sales = {line.ticket_type_id: line for line in await uow.orders.sales(event_id)}
-            counts = await uow.orders.count_by_status(event_id)
+            report = await uow.sales.event_sales(event_id)
+        sales = {line.ticket_type_id: line for line in report.ticket_types}
         rows = []
         levels = await self._inventory.levels(
             [ticket_type.id for ticket_type in event.ticket_types]
@@ -300,7 +300,7 @@ class Catalog:
             )
         return SalesSummary(
             ticket_types=rows,
-            orders={status.value: counts.get(status, 0) for status in OrderStatus},
+            orders={status.value: report.orders.get(status, 0) for status in OrderStatus},
             revenue=Money(amount=sum(row.revenue.amount for row in rows), currency=event.currency),
         )
 

@@ -16,18 +16,20 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 import msgspec
 from litestar import Request, Response
 
+from getiickets.adapters.idempotency_records import IdempotencyRecord
 from getiickets.domain.model.accounts import Actor, canonical_email
 from getiickets.domain.model.errors import DomainError, DuplicateError, IdempotencyConflictError
 from getiickets.domain.usecases.access import OrderAccess
 from getiickets.entrypoints.http.errors import PROBLEM_JSON, problem_of, status_of
 from getiickets.ports.clock import Clock
-from getiickets.ports.repositories import IdempotencyRecord
-from getiickets.ports.unit_of_work import UnitOfWorkFactory
+
+if TYPE_CHECKING:
+    from types import TracebackType
 
 MAX_KEY_LENGTH = 255
 IN_PROGRESS = 0
@@ -36,9 +38,40 @@ RETRYABLE = -1
 SERVER_ERROR = 500
 
 
+class IdempotencyUnit(Protocol):
+    """One short transaction on the records: ``async with unit: ...; await unit.commit()``.
+
+    Not a domain port: no use case reads status codes and bodies. The stores are this
+    entrypoint's (``adapters/memory/idempotency``, ``adapters/sqlalchemy/idempotency``),
+    each opened only while no other connection of the request is held.
+    """
+
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+    async def get(self, scope: str, key: str) -> IdempotencyRecord | None: ...
+    async def add(self, record: IdempotencyRecord) -> None:
+        """Raises ``DuplicateError`` if the key was recorded already."""
+        ...
+
+    async def complete(self, record: IdempotencyRecord) -> None:
+        """Store the response of a recorded (in-progress) key; ``NotFoundError`` if absent."""
+        ...
+
+    async def commit(self) -> None: ...
+
+
+IdempotencyStore = Callable[[], IdempotencyUnit]
+"""Opens a fresh unit on the records."""
+
+
 async def idempotent(
     *,
-    uow: UnitOfWorkFactory,
+    store: IdempotencyStore,
     clock: Clock,
     route: str,
     caller: str,
@@ -67,7 +100,7 @@ async def idempotent(
         body=b"",
         created_at=clock.now(),
     )
-    stored = await _claim(uow, record)
+    stored = await _claim(store, record)
     if stored is not None:
         return _replay(stored)
     try:
@@ -75,15 +108,15 @@ async def idempotent(
     except DomainError as error:
         status = status_of(error)
         if status >= SERVER_ERROR:
-            await _store(uow, record, RETRYABLE, b"")
+            await _store(store, record, RETRYABLE, b"")
             raise
-        await _store(uow, record, status, domain_error_body(error))
+        await _store(store, record, status, domain_error_body(error))
         raise
     except BaseException:
-        await _store(uow, record, RETRYABLE, b"")
+        await _store(store, record, RETRYABLE, b"")
         raise
     encoded = msgspec.json.encode(result)
-    await _store(uow, record, status_code, encoded)
+    await _store(store, record, status_code, encoded)
     return Response(encoded, status_code=status_code, media_type="application/json")
 
 
@@ -129,18 +162,18 @@ def domain_error_body(error: DomainError) -> bytes:
     return msgspec.json.encode(problem_of(error))
 
 
-async def _claim(uow: UnitOfWorkFactory, record: IdempotencyRecord) -> IdempotencyRecord | None:
+async def _claim(store: IdempotencyStore, record: IdempotencyRecord) -> IdempotencyRecord | None:
     """Record the key as ours; or the stored record when the key was used before."""
     try:
-        async with uow() as unit:
-            await unit.idempotency.add(record)
+        async with store() as unit:
+            await unit.add(record)
             await unit.commit()
     except DuplicateError:
         pass
     else:
         return None
-    async with uow() as unit:
-        stored = await unit.idempotency.get(record.scope, record.key)
+    async with store() as unit:
+        stored = await unit.get(record.scope, record.key)
         if stored is None or stored.fingerprint != record.fingerprint:
             raise IdempotencyConflictError(
                 "this Idempotency-Key was used with a different request"
@@ -151,7 +184,7 @@ async def _claim(uow: UnitOfWorkFactory, record: IdempotencyRecord) -> Idempoten
             return stored
         # The earlier attempt failed on our side: this one takes the key over. Two
         # retries racing here meet the record's version check; one of them loses.
-        await unit.idempotency.complete(record)
+        await unit.complete(record)
         await unit.commit()
     return None
 
@@ -167,10 +200,8 @@ def _replay(stored: IdempotencyRecord) -> Response[Any]:
 
 
 async def _store(
-    uow: UnitOfWorkFactory, record: IdempotencyRecord, status_code: int, body: bytes
+    store: IdempotencyStore, record: IdempotencyRecord, status_code: int, body: bytes
 ) -> None:
-    async with uow() as unit:
-        await unit.idempotency.complete(
-            msgspec.structs.replace(record, status_code=status_code, body=body)
-        )
+    async with store() as unit:
+        await unit.complete(msgspec.structs.replace(record, status_code=status_code, body=body))
         await unit.commit()

@@ -18,7 +18,12 @@ from getiickets.domain.usecases.ticket_files import TicketFiles
 from getiickets.domain.usecases.waiting_room import WaitingRoom
 from getiickets.entrypoints.http.dependencies import identifies_caller, order_access
 from getiickets.entrypoints.http.errors import documented
-from getiickets.entrypoints.http.idempotency import guest_client_caller, idempotent, user_caller
+from getiickets.entrypoints.http.idempotency import (
+    IdempotencyStore,
+    guest_client_caller,
+    idempotent,
+    user_caller,
+)
 from getiickets.entrypoints.http.schemas import (
     OrderOut,
     PlaceOrderBody,
@@ -30,7 +35,6 @@ from getiickets.entrypoints.http.schemas import (
 )
 from getiickets.ports.clock import Clock
 from getiickets.ports.files import FileStorage
-from getiickets.ports.unit_of_work import UnitOfWorkFactory
 
 FILE_LINK_LIFETIME = timedelta(minutes=10)
 """Links in API responses are short-lived; the API hands out a fresh one on each read."""
@@ -58,7 +62,7 @@ class OrdersController(Controller):
         actor: NamedDependency[Actor | None],
         waiting_room: NamedDependency[WaitingRoom],
         ordering: NamedDependency[Ordering],
-        uow: NamedDependency[UnitOfWorkFactory],
+        idempotency: NamedDependency[IdempotencyStore],
         clock: NamedDependency[SkipValidation[Clock]],
     ) -> Response[Any]:
         command = PlaceOrder(
@@ -85,7 +89,7 @@ class OrdersController(Controller):
                 return placed_order_view(placed.order, placed.access_token)
 
             return await idempotent(
-                uow=uow,
+                store=idempotency,
                 clock=clock,
                 route="orders",
                 caller=(

@@ -21,7 +21,7 @@ from getiickets.domain.usecases.payment_inbox import PaymentInbox, WebhookOutcom
 from getiickets.domain.usecases.payment_results import PaymentResults
 from getiickets.entrypoints.http.dependencies import identifies_caller, order_access
 from getiickets.entrypoints.http.errors import documented
-from getiickets.entrypoints.http.idempotency import idempotent, order_caller
+from getiickets.entrypoints.http.idempotency import IdempotencyStore, idempotent, order_caller
 from getiickets.entrypoints.http.schemas import (
     InitializePaymentBody,
     PaymentInitOut,
@@ -32,7 +32,6 @@ from getiickets.entrypoints.http.schemas import (
 )
 from getiickets.entrypoints.metrics import Metrics
 from getiickets.ports.clock import Clock
-from getiickets.ports.unit_of_work import UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +67,7 @@ class PaymentsController(Controller):
         actor: NamedDependency[Actor | None],
         checkout: NamedDependency[Checkout],
         ordering: NamedDependency[Ordering],
-        uow: NamedDependency[UnitOfWorkFactory],
+        idempotency: NamedDependency[IdempotencyStore],
         clock: NamedDependency[SkipValidation[Clock]],
     ) -> Response[Any]:
         access = order_access(request, actor, request.query_params.get("token"))
@@ -82,7 +81,7 @@ class PaymentsController(Controller):
             )
 
         return await idempotent(
-            uow=uow,
+            store=idempotency,
             clock=clock,
             route=f"payments:{data.order_id}",
             caller=order_caller(access),
