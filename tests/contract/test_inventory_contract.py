@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+import redis.asyncio as redis
 from redis.crc import key_slot
 
 from getiickets.adapters.memory import InMemoryClock, InMemoryInventory
@@ -39,13 +40,15 @@ TTL = timedelta(minutes=15)
 
 @dataclass
 class Backend:
-    """An inventory adapter, its facts and clock, and a way to lose its stored state."""
+    """An inventory adapter, its facts and clock, and ways to lose its stored state."""
 
     inventory: Inventory
     facts: FactsDouble
     clock: InMemoryClock
     build: Callable[[], Inventory]
     lose_state: Callable[[], Awaitable[None]]
+    lose_ticket_type: Callable[[str], Awaitable[None]]
+    """The store drops one ticket type's state, so the next operation rebuilds it."""
 
     async def restart(self) -> None:
         """The store loses everything (Redis FLUSHDB or restart; tables emptied) and a
@@ -102,6 +105,11 @@ def servers(request: pytest.FixtureRequest) -> Servers:
     return Servers(name=request.param)
 
 
+async def _delete_redis_ticket_type(client: redis.Redis, prefix: str, ticket_type_id: str) -> None:
+    """The ticket type's keys go, as RedisInventory names them (``inv:{tt:<id>}:...``)."""
+    await delete_prefixed(client, f"{prefix}inv:{{tt:{ticket_type_id}}}:")
+
+
 @pytest.fixture
 async def backend(servers: Servers) -> AsyncIterator[Backend]:
     facts = FactsDouble()
@@ -111,12 +119,22 @@ async def backend(servers: Servers) -> AsyncIterator[Backend]:
         """The in-memory inventory keeps its state in the process: a restart loses it."""
 
     if servers.name == "memory":
+        built: list[InMemoryInventory] = []
+
+        def build_memory() -> InMemoryInventory:
+            built.append(InMemoryInventory(facts, clock))
+            return built[-1]
+
+        async def lose_memory_ticket_type(ticket_type_id: str) -> None:
+            built[-1].lose_state(ticket_type_id)
+
         yield Backend(
-            inventory=InMemoryInventory(facts, clock),
+            inventory=build_memory(),
             facts=facts,
             clock=clock,
-            build=lambda: InMemoryInventory(facts, clock),
+            build=build_memory,
             lose_state=nothing_stored_outside,
+            lose_ticket_type=lose_memory_ticket_type,
         )
     elif servers.name == "redis":
         prefix = servers.redis_prefix
@@ -127,6 +145,7 @@ async def backend(servers: Servers) -> AsyncIterator[Backend]:
                 clock=clock,
                 build=lambda: RedisInventory(client, facts, clock, prefix=prefix),
                 lose_state=lambda: delete_prefixed(client, prefix),
+                lose_ticket_type=lambda tt: _delete_redis_ticket_type(client, prefix, tt),
             )
     else:
         engine = create_engine(servers.database_url)
@@ -137,6 +156,7 @@ async def backend(servers: Servers) -> AsyncIterator[Backend]:
                 clock=clock,
                 build=lambda: SqlAlchemyInventory(engine, facts, clock),
                 lose_state=lambda: delete_inventory_rows(engine, facts.ticket_type_ids()),
+                lose_ticket_type=lambda tt: delete_inventory_rows(engine, [tt]),
             )
         finally:
             await engine.dispose()
@@ -407,12 +427,14 @@ async def _sell_and_hold(backend: Backend, tt: str) -> tuple[Hold, Hold]:
     return pending, paid
 
 
-async def test_forget_rebuilds_the_same_numbers_from_the_facts(backend: Backend) -> None:
+async def test_a_ticket_type_whose_state_was_lost_is_rebuilt_with_the_same_numbers(
+    backend: Backend,
+) -> None:
     tt = backend.new_ticket_type(capacity=10)
     pending, paid = await _sell_and_hold(backend, tt)
     calls_before = backend.facts.calls[tt]
 
-    await backend.inventory.forget(tt)
+    await backend.lose_ticket_type(tt)
 
     assert await backend.inventory.level(tt) == level(10, held=2, sold=3)
     assert backend.facts.calls[tt] == calls_before + 1
@@ -507,6 +529,7 @@ async def test_redis_keeps_a_ticket_types_keys_in_one_cluster_slot(
             clock=clock,
             build=lambda: RedisInventory(client, facts, clock, prefix=redis_prefix),
             lose_state=lambda: delete_prefixed(client, redis_prefix),
+            lose_ticket_type=lambda tt: _delete_redis_ticket_type(client, redis_prefix, tt),
         )
         tt = backend.new_ticket_type(capacity=10)
         sold, held = backend.hold(tt, 2), backend.hold(tt, 3)
@@ -602,7 +625,7 @@ async def test_levels_rebuilds_a_ticket_type_whose_state_was_lost(backend: Backe
     seen, lost = backend.new_ticket_type(capacity=10), backend.new_ticket_type(capacity=10)
     await _sell_and_hold(backend, seen)
     await _sell_and_hold(backend, lost)
-    await backend.inventory.forget(lost)
+    await backend.lose_ticket_type(lost)
 
     assert await backend.inventory.levels([seen, lost]) == {
         seen: level(10, held=2, sold=3),

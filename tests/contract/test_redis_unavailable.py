@@ -78,7 +78,6 @@ async def test_a_closed_port_fails_inventory_and_session_logouts_fast() -> None:
             lambda: inventory.release("tt-1", "h1"),
             lambda: inventory.confirm("tt-1", "h1"),
             lambda: inventory.level("tt-1"),
-            lambda: inventory.forget("tt-1"),
             lambda: sessions.delete("digest"),
         ]
 

@@ -37,6 +37,7 @@ from getiickets.ports.repositories import (
 from getiickets.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from tests.contract import aggregates as make
 from tests.contract.aggregates import LAGOS, T0
+from tests.contract.stored_outbox import stored_message, stored_messages_for_order
 
 LEASE = timedelta(minutes=5)
 OYO = "Ọ̀yọ́"
@@ -202,10 +203,9 @@ async def test_outbox_message_round_trips_with_its_data(uow_factory: UnitOfWorkF
     )
     await store(uow_factory, pending, sent)
 
-    async with uow_factory() as uow:
-        assert await uow.outbox.get(pending.id) == pending
-        loaded = await uow.outbox.get(sent.id)
-        assert await uow.outbox.get("no-such-message") is None
+    assert await stored_message(uow_factory, pending.id) == pending
+    loaded = await stored_message(uow_factory, sent.id)
+    assert await stored_message(uow_factory, "no-such-message") is None
 
     # Data comes back as JSON gives it back: the tuple as a list.
     assert loaded == msgspec.structs.replace(sent, data=sent.data | {"pairs": ["a", 1]})
@@ -232,7 +232,7 @@ async def test_inbox_event_round_trips_with_its_payload_bytes(
 async def test_reads_are_copies(uow_factory: UnitOfWorkFactory) -> None:
     show = make.event()
     sold = make.order(show)
-    note = make.message(sold.id)
+    note = make.message(sold.id, provider_message_id="brevo-copy")
     await store(uow_factory, show, sold, note)
 
     async with uow_factory() as uow:
@@ -241,17 +241,17 @@ async def test_reads_are_copies(uow_factory: UnitOfWorkFactory) -> None:
         loaded_event.ticket_types[0].capacity = 1
         loaded_order = await uow.orders.get(sold.id)
         loaded_order.mark_paid(T0)
-        loaded_note = await uow.outbox.get(note.id)
+        loaded_note = await uow.outbox.get_by_provider_message_id("brevo-copy")
         loaded_note.data["event_title"] = "Changed"
         # Read again in the same unit, and commit, without saving any of it.
         assert await uow.events.get(show.id) == show
         assert await uow.orders.get(sold.id) == sold
-        assert await uow.outbox.get(note.id) == note
+        assert await uow.outbox.get_by_provider_message_id("brevo-copy") == note
         await uow.commit()
 
     assert await read(uow_factory, lambda uow: uow.events.get(show.id)) == show
     assert await read(uow_factory, lambda uow: uow.orders.get(sold.id)) == sold
-    assert await read(uow_factory, lambda uow: uow.outbox.get(note.id)) == note
+    assert await stored_message(uow_factory, note.id) == note
 
 
 async def test_changing_an_added_object_before_commit_changes_nothing_stored(
@@ -324,8 +324,8 @@ async def test_ticket_outbox_and_inbox_saves_are_kept(uow_factory: UnitOfWorkFac
 
     async with uow_factory() as uow:
         assert await uow.tickets.get(issued.id) == issued
-        assert await uow.outbox.get(note.id) == note
         assert await uow.payment_inbox.get(webhook.key) == webhook
+    assert await stored_message(uow_factory, note.id) == note
     assert (issued.version, note.version, webhook.version) == (2, 2, 2)
 
 
@@ -343,7 +343,7 @@ async def test_stale_saves_conflict_for_every_versioned_aggregate(
         "event": lambda uow: uow.events.get(show.id),
         "order": lambda uow: uow.orders.get(sold.id),
         "ticket": lambda uow: uow.tickets.get(issued.id),
-        "message": lambda uow: uow.outbox.get(note.id),
+        "message": lambda _: stored_message(uow_factory, note.id),
         "webhook": lambda uow: uow.payment_inbox.get(webhook.key),
     }
     savers = {
@@ -659,7 +659,9 @@ async def test_tickets_for_order_and_without_files(uow_factory: UnitOfWorkFactor
 # --------------------------------------------------------------------------- outbox
 
 
-async def test_outbox_for_order_and_provider_message_id(uow_factory: UnitOfWorkFactory) -> None:
+async def test_outbox_stores_an_orders_messages_and_finds_the_oldest_by_provider_message_id(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
     second = make.message(
         "order-x", created_at=T0 + timedelta(seconds=1), provider_message_id="p-1"
     )
@@ -668,12 +670,12 @@ async def test_outbox_for_order_and_provider_message_id(uow_factory: UnitOfWorkF
     elsewhere = make.message("order-y", provider_message_id="p-2")
     await store(uow_factory, second, also_first, elsewhere, first)
 
+    assert await stored_messages_for_order(uow_factory, "order-x") == [first, also_first, second]
+    assert await stored_messages_for_order(uow_factory, "order-z") == []
     async with uow_factory() as uow:
-        assert await uow.outbox.for_order("order-x") == [first, also_first, second]
         assert await uow.outbox.get_by_provider_message_id("p-1") == first  # the oldest
         assert await uow.outbox.get_by_provider_message_id("p-2") == elsewhere
         assert await uow.outbox.get_by_provider_message_id("p-3") is None
-        assert await uow.outbox.for_order("order-z") == []
 
 
 async def test_claim_due_takes_due_messages_oldest_first_and_leases_them(
@@ -699,8 +701,8 @@ async def test_claim_due_takes_due_messages_oldest_first_and_leases_them(
     assert [m.id for m in rest] == [tie_b.id, retry.id]
     claimed = first + rest
     assert all(m.next_attempt_at == now + LEASE and m.version == 2 for m in claimed)
+    assert [await stored_message(uow_factory, m.id) for m in claimed] == claimed
     async with uow_factory() as uow:
-        assert [await uow.outbox.get(m.id) for m in claimed] == claimed
         # Leased: not due again until the lease has passed, then due again.
         just_before = await uow.outbox.claim_due(now + LEASE - timedelta(microseconds=1), 10, LEASE)
         again = await uow.outbox.claim_due(now + LEASE, 10, LEASE)
@@ -731,7 +733,7 @@ async def test_a_claimed_message_is_saved_by_its_claimer_unless_reclaimed(
         await uow.outbox.save(reclaimed)
         await uow.commit()
 
-    stored = await read(uow_factory, lambda uow: uow.outbox.get(reclaimed.id))
+    stored = await stored_message(uow_factory, reclaimed.id)
     assert stored == reclaimed
     assert stored.provider_message_id == "second-worker"
 

@@ -14,6 +14,7 @@ from getiickets.domain.model.errors import ConflictError
 from getiickets.domain.usecases.retrying import retry_on_conflict
 from getiickets.ports.unit_of_work import UnitOfWorkFactory
 from tests.contract import aggregates as make
+from tests.contract.stored_outbox import stored_message
 
 
 class BoomError(Exception):
@@ -66,16 +67,15 @@ async def test_rollback_keeps_nothing_and_undoes_saves(uow_factory: UnitOfWorkFa
         await uow.outbox.add(note)
         await uow.commit()
 
+    changed = await stored_message(uow_factory, note.id)
     async with uow_factory() as uow:
-        changed = await uow.outbox.get(note.id)
         changed.record_sent("provider-1", make.T0)
         await uow.outbox.save(changed)
         await uow.outbox.add(extra := make.message())
         await uow.rollback()
 
-    async with uow_factory() as uow:
-        assert await uow.outbox.get(note.id) == note
-        assert await uow.outbox.get(extra.id) is None
+    assert await stored_message(uow_factory, note.id) == note
+    assert await stored_message(uow_factory, extra.id) is None
     assert changed.version == 1  # never stored, so never stamped
 
 

@@ -5,6 +5,7 @@ URLs, pool limits, timeouts, health, and SQLite's one-writer discipline.
 from __future__ import annotations
 
 import asyncio
+import copy
 import time
 from pathlib import Path
 
@@ -258,10 +259,11 @@ async def test_a_postgres_deadlock_is_a_conflict_to_retry(postgres_dsn: str) -> 
         both_hold_one = asyncio.Barrier(2)
 
         async def update_both(mine: OutboxMessage, theirs: OutboxMessage) -> None:
+            # Each saves its own copies: the UPDATEs take the row locks, one row each first.
             async with SqlAlchemyUnitOfWork(engine) as uow:
-                await uow.outbox.save(await uow.outbox.get(mine.id))
+                await uow.outbox.save(copy.copy(mine))
                 await both_hold_one.wait()
-                await uow.outbox.save(await uow.outbox.get(theirs.id))  # waits on the other
+                await uow.outbox.save(copy.copy(theirs))  # waits on the other
                 await uow.commit()
 
         outcomes = await asyncio.gather(

@@ -21,6 +21,7 @@ from getiickets.domain.model.notifications import (
     OutboxMessage,
     Template,
 )
+from tests.contract.stored_outbox import stored_message
 
 CLI = [sys.executable, "-m", "getiickets.entrypoints.cli"]
 
@@ -73,8 +74,10 @@ async def _queue_messages(database_url: str, count: int) -> list[str]:
 async def _statuses(database_url: str, ids: list[str]) -> list[OutboxMessage]:
     engine = create_engine(database_url)
     try:
-        async with SqlAlchemyUnitOfWork(engine) as uow:
-            found = [await uow.outbox.get(message_id) for message_id in ids]
+        found = [
+            await stored_message(lambda: SqlAlchemyUnitOfWork(engine), message_id)
+            for message_id in ids
+        ]
     finally:
         await engine.dispose()
     return [message for message in found if message is not None]

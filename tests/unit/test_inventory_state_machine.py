@@ -42,6 +42,7 @@ from getiickets.domain.model.tickets import CheckInOutcome, Ticket, TicketStatus
 from getiickets.domain.usecases.ordering import PlacedOrder
 from getiickets.domain.usecases.payment_inbox import WebhookOutcome
 from getiickets.domain.usecases.payment_results import PaymentOutcome
+from tests.contract.stored_outbox import stored_messages_for_order
 from tests.unit.world import GUEST, World, by_token
 
 T = TypeVar("T")
@@ -453,7 +454,9 @@ class InventoryMachine(RuleBasedStateMachine):
             return Facts(
                 orders=orders,
                 tickets={oid: await uow.tickets.for_order(oid) for oid in self.orders},
-                messages={oid: await uow.outbox.for_order(oid) for oid in self.orders},
+                messages={
+                    oid: await stored_messages_for_order(self.world.uow, oid) for oid in self.orders
+                },
                 stored_order_count=sum(counts.values()),
             )
 

@@ -54,9 +54,6 @@ class LosingAnswers:
     async def level(self, ticket_type_id: str) -> StockLevel:
         return await self.inner.level(ticket_type_id)
 
-    async def forget(self, ticket_type_id: str) -> None:
-        await self.inner.forget(ticket_type_id)
-
     def _check(self) -> None:
         if self.unreachable:
             raise CacheUnavailableError("the inventory store is unavailable: refused")

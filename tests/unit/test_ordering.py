@@ -427,8 +427,8 @@ async def test_given_the_inventory_loses_its_counters_then_it_rebuilds_them_from
     before = (await world.level(show.regular_id), await world.level(show.community_id))
 
     # Like a Redis flush: the next operation reads the database's facts again.
-    await world.inventory.forget(show.regular_id)
-    await world.inventory.forget(show.community_id)
+    world.inventory.lose_state(show.regular_id)
+    world.inventory.lose_state(show.community_id)
 
     assert (await world.level(show.regular_id), await world.level(show.community_id)) == before
     assert before == (level(50, held=3, sold=2), level(20, sold=1))

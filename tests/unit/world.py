@@ -41,6 +41,7 @@ from getiickets.domain.usecases.ordering import OrderItem, PlacedOrder, PlaceOrd
 from getiickets.domain.usecases.payment_inbox import WebhookReceipt
 from getiickets.domain.usecases.payment_results import AppliedPayment
 from getiickets.entrypoints.metrics import Metrics, observers
+from tests.contract.stored_outbox import stored_messages_for_order
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 """A Monday morning, UTC: every World starts here unless told otherwise."""
@@ -248,8 +249,7 @@ class World(InMemoryGetiickets):
             return await uow.tickets.for_order(order_id)
 
     async def outbox(self, order_id: str) -> list[OutboxMessage]:
-        async with self.uow() as uow:
-            return await uow.outbox.for_order(order_id)
+        return await stored_messages_for_order(self.uow, order_id)
 
     async def inbox_event(self, key: str) -> InboxEvent | None:
         async with self.uow() as uow:

@@ -67,9 +67,6 @@ class RetriedAbandons:
     async def levels(self, ticket_type_ids: Sequence[str]) -> dict[str, StockLevel]:
         return await self._inner.levels(ticket_type_ids)
 
-    async def forget(self, ticket_type_id: str) -> None:
-        await self._inner.forget(ticket_type_id)
-
     async def abandon(self, hold: Hold) -> None:
         if self._queued:
             # The store is known to be down: do not make this caller wait for it too.

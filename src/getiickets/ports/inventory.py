@@ -60,10 +60,6 @@ class Inventory(Protocol):
         """
         ...
 
-    async def forget(self, ticket_type_id: str) -> None:
-        """Drop what is known, so the next operation rebuilds from the facts."""
-        ...
-
 
 class StockFactsSource(Protocol):
     async def stock_facts(self, ticket_type_id: str) -> StockFacts | None:

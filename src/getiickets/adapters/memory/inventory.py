@@ -8,10 +8,10 @@ to lose), then acts, with no ``await`` between the check and the change, so unde
 asyncio ``available + held + sold == capacity`` at every instant and nothing is
 oversold however many tasks interleave.
 
-A ticket type seen for the first time (or after ``forget``) is built from the
+A ticket type seen for the first time (or after ``lose_state``) is built from the
 database's ``StockFacts``, loaded once per ticket type even when hundreds of requests
 arrive together. As with a Redis flush, holds reserved but not yet committed to an
-order are not in the facts, so ``forget`` is for when the counters are known wrong.
+order are not in the facts.
 
 Releasing a sold hold gives its quantity back (a refunded order); the facts carry each
 sold hold's quantity, so that works after a rebuild too.
@@ -136,15 +136,18 @@ class InMemoryInventory:
             for ticket_type_id in dict.fromkeys(ticket_type_ids)
         }
 
-    async def forget(self, ticket_type_id: str) -> None:
-        self._check_available()
+    def lose_state(self, ticket_type_id: str) -> None:
+        """Drop what is known of the ticket type, as a Redis flush of its keys does.
+
+        Not on the ``Inventory`` port: tests use it to see the next operation rebuild.
+        """
         self._stocks.pop(ticket_type_id, None)
 
     async def _stock(self, ticket_type_id: str) -> tuple[_Stock, datetime]:
         """The ticket type's stock with expired holds reclaimed, and the time used.
 
         The caller acts on it before its next ``await``; the last lookup happens after
-        any loading, so a ``forget`` during the load cannot leave it a dropped object.
+        any loading, so a ``lose_state`` during the load cannot leave it a dropped object.
         """
         self._check_available()
         while (stock := self._stocks.get(ticket_type_id)) is None:

@@ -210,9 +210,6 @@ class InMemoryOutboxRepository:
     async def add(self, message: OutboxMessage) -> None:
         self._changes.add(message)
 
-    async def get(self, message_id: str) -> OutboxMessage | None:
-        return self._changes.get(message_id)
-
     async def save(self, message: OutboxMessage) -> None:
         self._changes.save(message)
 
@@ -238,12 +235,6 @@ class InMemoryOutboxRepository:
     async def backlog(self) -> OutboxBacklog:
         waiting = [m.created_at for m in self._changes.rows() if m.is_due]
         return OutboxBacklog(count=len(waiting), oldest_created_at=min(waiting, default=None))
-
-    async def for_order(self, order_id: str) -> list[OutboxMessage]:
-        """By ``created_at`` then id."""
-        messages = [m for m in self._changes.rows() if m.order_id == order_id]
-        messages.sort(key=lambda message: (message.created_at, message.id))
-        return [clone(message) for message in messages]
 
     async def get_by_provider_message_id(self, provider_message_id: str) -> OutboxMessage | None:
         """Provider ids are not unique facts; if two rows share one, the oldest wins."""

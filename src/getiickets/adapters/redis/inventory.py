@@ -25,7 +25,7 @@ time), so tests move time as they do for the in-memory inventory. Scores are
 microseconds since the epoch: exact as doubles until the year 2255, so a hold lapses
 at exactly ``expires_at <= now`` like ``Hold.is_live`` says, not a millisecond off.
 
-State missing (a ticket type never seen, ``forget``, a flush or a restart without
+State missing (a ticket type never seen, its keys deleted, a flush or a restart without
 persistence) makes a script answer ``NEEDS_REBUILD``; the caller loads the
 ``StockFacts`` and runs ``INIT``, which writes them only if ``meta`` is still absent,
 so concurrent rebuilders (in any process) cannot initialise twice. Then it retries.
@@ -286,10 +286,6 @@ class RedisInventory:
             )
             for ticket_type_id, result in zip(wanted, results, strict=True)
         }
-
-    async def forget(self, ticket_type_id: str) -> None:
-        async with answer_within("the inventory store", self._timeout):
-            await self._client.delete(*self._keys(ticket_type_id))
 
     def _keys(self, ticket_type_id: str) -> list[str]:
         base = f"{self._prefix}inv:{{tt:{ticket_type_id}}}:"

@@ -5,7 +5,7 @@ so a hold outlives a rolled-back order exactly as with Redis):
 
 1. lock the ticket type's ``inventory_stock`` row: ``SELECT ... FOR UPDATE`` on
    PostgreSQL, so every process queues on that one row; the row missing means the
-   ticket type is unseen (or forgotten), so it is built from the facts first;
+   ticket type is unseen (or its rows were deleted), so it is built from the facts first;
 2. delete its expired unconfirmed holds (``expires_at <= now``, the injected clock's
    now): their stock is simply available again;
 3. count ``held`` = the quantities of its remaining unconfirmed holds, then act.
@@ -52,7 +52,7 @@ from getiickets.ports.clock import Clock
 from getiickets.ports.inventory import StockFactsSource
 
 MAX_REBUILDS = 3
-"""Rebuilds one call may do; more means the rows keep vanishing (a forget loop)."""
+"""Rebuilds one call may do; more means the rows keep vanishing (deleted in a loop)."""
 _LOCK_NOT_AVAILABLE = "55P03"
 
 stock = inventory_stock.c
@@ -212,17 +212,6 @@ class SqlAlchemyInventory:
             for ticket_type_id in wanted
         }
 
-    async def forget(self, ticket_type_id: str) -> None:
-        async with self._serial, self._transaction() as conn:
-            # Lock first, so an operation in flight finishes on the rows it read.
-            await conn.execute(self._lock_stock(ticket_type_id))
-            await conn.execute(
-                inventory_holds.delete().where(holds.ticket_type_id == ticket_type_id)
-            )
-            await conn.execute(
-                inventory_stock.delete().where(stock.ticket_type_id == ticket_type_id)
-            )
-
     # ------------------------------------------------------------------ internals
 
     async def _run(
@@ -332,7 +321,7 @@ class SqlAlchemyInventory:
                 inserted = await conn.execute(insert.on_conflict_do_nothing())
                 if inserted.rowcount != 1:
                     return
-                # Leftovers of an interrupted forget would collide with the facts' holds.
+                # Leftovers of an interrupted deletion would collide with the facts' holds.
                 await conn.execute(
                     inventory_holds.delete().where(holds.ticket_type_id == ticket_type_id)
                 )

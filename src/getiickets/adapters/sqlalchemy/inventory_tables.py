@@ -2,7 +2,7 @@
 
 They belong to the inventory, not to the catalogue or the orders: the stock row is
 what ``SqlAlchemyInventory`` locks to serialise the operations on one ticket type, and
-it can be dropped and rebuilt from the order facts at any time (``forget``). So there
+it can be dropped and rebuilt from the order facts at any time. So there
 is no foreign key to the ticket types: a rebuild must not depend on insert order.
 """
 

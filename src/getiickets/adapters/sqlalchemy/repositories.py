@@ -418,10 +418,6 @@ class SqlAlchemyOutboxRepository(_Repository):
             raise DuplicateError(f"outbox message {message.id} already exists")
         self._tx.ledger.inserted(outbox, message.id, message)
 
-    async def get(self, message_id: str) -> OutboxMessage | None:
-        found = await self._many(sa.select(outbox).where(outbox.c.id == message_id))
-        return found[0] if found else None
-
     async def save(self, message: OutboxMessage) -> None:
         stored = await self._update(outbox, message.id, message, mapping.outbox_values(message))
         self._tx.ledger.updated(outbox, message.id, message, stored)
@@ -445,14 +441,6 @@ class SqlAlchemyOutboxRepository(_Repository):
         query = sa.select(sa.func.count(), oldest).where(outbox.c.status.in_(_DUE_MESSAGES))
         count, oldest_created_at = (await self._tx.connection.execute(query)).one()
         return OutboxBacklog(count=count, oldest_created_at=oldest_created_at)
-
-    async def for_order(self, order_id: str) -> list[OutboxMessage]:
-        """By ``created_at`` then id."""
-        return await self._many(
-            sa.select(outbox)
-            .where(outbox.c.order_id == order_id)
-            .order_by(outbox.c.created_at, outbox.c.id)
-        )
 
     async def get_by_provider_message_id(self, provider_message_id: str) -> OutboxMessage | None:
         """Provider ids are not unique facts; if two rows share one, the oldest wins."""
