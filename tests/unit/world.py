@@ -31,6 +31,7 @@ from getiickets.adapters.memory import (
     InMemoryIdGenerator,
     InMemoryInventory,
     InMemoryMailer,
+    InMemoryOrderBook,
     InMemoryPasswordHasher,
     InMemoryPaymentGateway,
     InMemorySessionStore,
@@ -134,6 +135,7 @@ class World:
         self.mailer = InMemoryMailer()
         self.sms = InMemorySmsSender()
 
+        self.orders = InMemoryOrderBook(self.db)
         self.ledger = StockLedger(self.uow)
         self.inventory = InMemoryInventory(self.ledger, self.clock)
         self.issuance = TicketIssuance(signer=self.signer, ids=self.ids)
@@ -155,6 +157,8 @@ class World:
             clock=self.clock,
             ids=self.ids,
             reservation_ttl=reservation_ttl,
+            orders=self.orders,
+            cache=self.cache,
         )
         self._reservation_ttl = reservation_ttl
         self.use_gateway(self.gateway)

@@ -57,6 +57,7 @@ from getiickets.adapters.s3.storage import CloudFrontUrls, S3FileStorage, create
 from getiickets.adapters.sqlalchemy.engine import create_engine, is_sqlite
 from getiickets.adapters.sqlalchemy.engine import ping as database_ping
 from getiickets.adapters.sqlalchemy.inventory import SqlAlchemyInventory
+from getiickets.adapters.sqlalchemy.order_book import SqlAlchemyOrderBook
 from getiickets.adapters.sqlalchemy.sessions import SqlAlchemySessionStore
 from getiickets.adapters.sqlalchemy.unit_of_work import SqlAlchemyUnitOfWork
 from getiickets.adapters.sqlalchemy.waiting_room import SqlAlchemyQueueSettingsStore
@@ -437,6 +438,8 @@ class Container(containers.DeclarativeContainer):
     catalog = providers.Singleton(
         Catalog, uow=uow, inventory=inventory, files=files, cache=cache, clock=clock, ids=ids
     )
+    # One per process: its writer gathers the orders of every request into shared commits.
+    order_book = providers.Singleton(SqlAlchemyOrderBook, engine)
     ordering = providers.Singleton(
         Ordering,
         uow=uow,
@@ -445,6 +448,8 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         ids=ids,
         reservation_ttl=reservation_ttl,
+        orders=order_book,
+        cache=cache,
     )
     refunds = providers.Singleton(
         Refunds, uow=uow, gateway=gateway, inventory=inventory, clock=clock
