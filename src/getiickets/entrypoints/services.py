@@ -22,6 +22,7 @@ from getiickets.domain.usecases.payment_results import PaymentResults
 from getiickets.domain.usecases.refunds import Refunds
 from getiickets.domain.usecases.ticket_files import TicketFiles
 from getiickets.domain.usecases.waiting_room import WaitingRoom
+from getiickets.entrypoints.background import BoundedJobs
 from getiickets.entrypoints.metrics import Metrics
 from getiickets.entrypoints.settings import Settings
 from getiickets.ports.clock import Clock
@@ -68,3 +69,5 @@ class Services:
     """Checks X-Twilio-Signature on SMS status callbacks; None refuses all."""
     readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
     """Named checks for /ready (database, cache...), each bounded by its own timeout."""
+    after_response: BoundedJobs = field(default_factory=BoundedJobs)
+    """This process's work that follows a response (applying webhooks), a few at a time."""

@@ -7,7 +7,6 @@ import logging
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody
 
@@ -127,19 +126,15 @@ class WebhooksController(Controller):
             counter.labels(provider="paystack", outcome="bad_signature").inc()
             raise
         counter.labels(provider="paystack", outcome=receipt.outcome.value).inc()
-        background = None
         if receipt.outcome is WebhookOutcome.ACCEPTED and receipt.key is not None:
-            # Acknowledge at once (Paystack resends on anything slow); apply right after.
-            # If applying fails, the event stays in the inbox for the worker's retries.
-            background = BackgroundTask(_process, services, receipt.key)
-        return Response(WebhookAck(status=receipt.outcome.value), background=background)
-
-
-async def _process(services: Services, key: str) -> None:
-    try:
-        await services.payment_inbox.process(key)
-    except Exception:
-        logger.warning("webhook %s not applied yet; the worker will retry", key, exc_info=True)
+            # Acknowledge at once (Paystack resends on anything slow); apply right after,
+            # apart from this request. If applying fails, the event stays in the inbox
+            # for the worker's retries.
+            key, stored = receipt.key, receipt.stored
+            services.after_response.submit(
+                f"webhook {key}", lambda: services.payment_inbox.process(key, stored)
+            )
+        return Response(WebhookAck(status=receipt.outcome.value))
 
 
 @get("/payments/callback", operation_id="paymentCallback", include_in_schema=False)
