@@ -75,15 +75,13 @@ class PaymentInbox:
             return WebhookReceipt(outcome=WebhookOutcome.IGNORED)
         event = delivered(self._gateway.provider, announced, body, self._clock.now())
         try:
-            async with self._uow() as uow:
-                await uow.payment_inbox.add(event)
-                await uow.commit()
+            stored = await retry_on_conflict(lambda: self._store(event))
         except DuplicateError:
+            # Another delivery of the event committed it between our look and our commit.
             stored = await retry_on_conflict(lambda: self._redeliver(event))
-            if stored is None:
-                return WebhookReceipt(outcome=WebhookOutcome.DUPLICATE, key=event.key)
-            event = stored
-        return WebhookReceipt(outcome=WebhookOutcome.ACCEPTED, key=event.key, stored=event)
+        if stored is None:
+            return WebhookReceipt(outcome=WebhookOutcome.DUPLICATE, key=event.key)
+        return WebhookReceipt(outcome=WebhookOutcome.ACCEPTED, key=event.key, stored=stored)
 
     async def process(self, key: str, stored: InboxEvent | None = None) -> None:
         """Apply a stored event. On failure it stays unprocessed, for a retry.
@@ -124,6 +122,25 @@ class PaymentInbox:
             else:
                 done += 1
         return done
+
+    async def _store(self, event: InboxEvent) -> InboxEvent | None:
+        """Store a delivery's event in one unit: a new row, or the stored one redelivered
+        (see ``_redeliver``) when it was stored before; None for a duplicate. One unit,
+        not two, because under a burst of deliveries most are repeats."""
+        async with self._uow() as uow:
+            try:
+                await uow.payment_inbox.add(event)
+            except DuplicateError:
+                # A refused insert leaves the unit usable (no failed statement).
+                stored = await uow.payment_inbox.get(event.key)
+                if stored is None or stored.is_processed or stored.is_in_flight:
+                    return None
+                stored.redeliver(event.payload, event.received_at)
+                await uow.payment_inbox.save(stored)
+                await uow.commit()
+                return stored
+            await uow.commit()
+            return event
 
     async def _redeliver(self, event: InboxEvent) -> InboxEvent | None:
         """A delivery of an event already stored: a duplicate (None) only if that event
