@@ -26,6 +26,7 @@ from getiickets.adapters.memory import (
     InMemoryIdGenerator,
     InMemoryInventory,
     InMemoryMailer,
+    InMemoryOrderBook,
     InMemoryPasswordHasher,
     InMemoryPaymentGateway,
     InMemoryRateLimiter,
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
     from getiickets.ports.hot_state import Cache, RateLimiter, SessionStore
     from getiickets.ports.inventory import Inventory
     from getiickets.ports.notifications import Mailer, MessageComposer, SmsSender
+    from getiickets.ports.order_book import OrderBook
     from getiickets.ports.payments import PaymentGateway
     from getiickets.ports.security import PasswordHasher, TicketSigner
     from getiickets.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -111,6 +113,7 @@ def bootstrap(
     *,
     uow: UnitOfWorkFactory,
     inventory: Inventory,
+    orders: OrderBook,
     gateway: PaymentGateway,
     files: FileStorage,
     cache: Cache,
@@ -173,6 +176,8 @@ def bootstrap(
             clock=clock,
             ids=ids,
             reservation_ttl=reservation_ttl,
+            orders=orders,
+            cache=cache,
         ),
         checkout=Checkout(
             uow=uow,
@@ -259,6 +264,7 @@ class InMemoryGetiickets:
         self.sealer = TokenSealer(queue_key)
         self.ledger = StockLedger(self.uow)
         self.inventory = InMemoryInventory(self.ledger, self.clock)
+        self.orders = InMemoryOrderBook(self.db)
         self._composer = composer
         self._observers = observers
         self._base_url = base_url
@@ -274,6 +280,7 @@ class InMemoryGetiickets:
         wired = bootstrap(
             uow=self.uow,
             inventory=self.inventory,
+            orders=self.orders,
             gateway=gateway,
             files=self.files,
             cache=self.cache,

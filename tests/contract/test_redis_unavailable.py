@@ -174,6 +174,32 @@ async def test_a_silent_server_makes_the_cache_miss_at_its_read_timeout(
         assert await ping(client, timeout=DEADLINE) is False
 
 
+async def test_after_a_failed_call_the_cache_misses_at_once_for_a_while(
+    silent_server_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A miss that writes the entry back (the order path's event) paid the read timeout
+    twice, or three times, while Redis did not answer."""
+    metrics = Metrics()
+    async with redis_client(silent_server_url) as client:
+        cache = observed_store(
+            RedisCache(client, read_timeout=DEADLINE, fail_fast=2.0), "cache", metrics
+        )
+        with caplog.at_level(logging.WARNING, logger="getiickets.adapters.redis.cache"):
+            assert await cache.get("k") is None
+            started = time.monotonic()
+
+            await cache.set("k", b"v", timedelta(minutes=1))
+            assert await cache.get("k") is None
+
+        assert time.monotonic() - started < DEADLINE / 2
+        misses = metrics.registry.get_sample_value(
+            "getiickets_cache_requests_total", {"result": "miss"}
+        )
+        # Only the first call went to Redis and failed; the next two did not wait.
+        failures = [r for r in caplog.records if r.getMessage().startswith("cache ")]
+        assert (misses, len(failures)) == (2, 1)
+
+
 @pytest.mark.redis
 async def test_ping_answers_true_when_redis_is_up(redis_url: str) -> None:
     async with redis_client(redis_url) as client:

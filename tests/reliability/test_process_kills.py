@@ -45,7 +45,10 @@ from tests.reliability.conftest import (
 
 CLI = [sys.executable, "-m", "getiickets.entrypoints.cli"]
 BUYERS = 4
-CAPACITY = 60
+CAPACITY = 2000
+"""Enough that the buyers cannot sell out before the restart: at group-commit speed
+four of them placed 55 orders within one 0.1 s poll, and a sold-out event left the
+wait for sales after the restart to time out."""
 DELIVERY_LEASE = timedelta(minutes=5)
 """The outbox's claim lease (``notifications.DELIVERY_LEASE``)."""
 
@@ -143,13 +146,17 @@ def test_an_api_process_killed_mid_purchase_writes_no_half_order_and_never_overs
 
         with concurrent.futures.ThreadPoolExecutor(BUYERS) as pool:
             running = [pool.submit(buyer) for _ in range(BUYERS)]
-            wait_for(lambda: len(created) >= 2 * BUYERS, "the sale to be under way")
-            server.kill()
-            wait_for(lambda: len(lost) >= 1, "a request to die with the process")
-            server.start()
-            after = len(created)
-            wait_for(lambda: len(created) >= after + 2 * BUYERS, "sales after the restart")
-            stop.set()
+            try:
+                wait_for(lambda: len(created) >= 2 * BUYERS, "the sale to be under way")
+                server.kill()
+                wait_for(lambda: len(lost) >= 1, "a request to die with the process")
+                server.start()
+                after = len(created)
+                wait_for(lambda: len(created) >= after + 2 * BUYERS, "sales after the restart")
+            finally:
+                # Also when a wait fails: the buyers loop until told, and the pool's exit
+                # waits for them (the test hung instead of failing).
+                stop.set()
             for future in running:
                 future.result()
 

@@ -66,6 +66,8 @@ def _ordering(world: World, inventory: Inventory) -> Ordering:
         issuance=world.issuance,
         clock=world.clock,
         ids=world.ids,
+        orders=world.orders,
+        cache=world.cache,
     )
 
 

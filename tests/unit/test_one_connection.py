@@ -8,6 +8,7 @@ refuse, and walk the payment paths that used to break it.
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from getiickets.adapters.memory.connections import UnitOfWorkHeldError
@@ -66,3 +67,14 @@ async def test_a_late_payment_retakes_stock_outside_any_unit_of_work() -> None:
 
     assert applied.outcome is PaymentOutcome.PAID
     assert (await world.level(show.regular_id)).sold == 1
+
+
+async def test_the_order_book_refuses_to_record_inside_an_open_unit_of_work() -> None:
+    """Its SQL adapter writes on a pooled connection of its own (a shared commit)."""
+    world = World()
+    show = await world.a_published_event()
+    placed = await world.place_order(show, regular=1)
+    order = msgspec.structs.replace(placed.order, id="another", order_number="GT-0000-0001")
+    async with world.uow():
+        with pytest.raises(UnitOfWorkHeldError):
+            await world.orders.record(order)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
 
+from getiickets.adapters.memory import InMemoryOrderBook
 from getiickets.domain.model.errors import (
     InvalidStateError,
     NotFoundError,
@@ -17,11 +19,13 @@ from getiickets.domain.model.errors import (
 from getiickets.domain.model.inventory import StockLevel
 from getiickets.domain.model.money import Money
 from getiickets.domain.model.notifications import Channel, MessageStatus, Template
-from getiickets.domain.model.orders import Buyer, OrderStatus
+from getiickets.domain.model.orders import Buyer, Order, OrderStatus
 from getiickets.domain.model.tickets import TicketStatus
 from getiickets.domain.usecases.access import OrderAccess
 from getiickets.domain.usecases.catalog import CreateEvent, NewTicketType
-from getiickets.domain.usecases.ordering import OrderItem, PlaceOrder
+from getiickets.domain.usecases.ordering import Ordering, OrderItem, PlaceOrder
+from getiickets.ports.order_book import OrderBook
+from getiickets.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from tests.unit.world import GUEST, World, by_token
 
 RESERVATION = timedelta(seconds=900)
@@ -432,3 +436,69 @@ async def test_given_the_inventory_loses_its_counters_then_it_rebuilds_them_from
 
     assert (await world.level(show.regular_id), await world.level(show.community_id)) == before
     assert before == (level(50, held=3, sold=2), level(20, sold=1))
+
+
+class _CountedUnits:
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.opened = 0
+
+    def __call__(self) -> UnitOfWork:
+        self.opened += 1
+        return self.world.uow()
+
+
+def _ordering_on(world: World, uow: UnitOfWorkFactory, orders: OrderBook) -> Ordering:
+    return Ordering(
+        uow=uow,
+        inventory=world.inventory,
+        issuance=world.issuance,
+        clock=world.clock,
+        ids=world.ids,
+        orders=orders,
+        cache=world.cache,
+    )
+
+
+async def test_a_paid_order_opens_no_unit_of_work_once_its_event_is_cached(world: World) -> None:
+    """Defect: every order read its event in a unit of work of its own, then wrote in a
+    second one. The event now comes from the cache and the order goes to the order book
+    (whose SQL adapter shares commits between orders)."""
+    show = await world.a_published_event()
+    units = _CountedUnits(world)
+    world.ordering = _ordering_on(world, units, world.orders)
+    await world.place_order(show, regular=1)  # reads the event once, and caches it
+    units.opened = 0
+
+    placed = await world.place_order(show, regular=2)
+
+    assert units.opened == 0
+    assert (await world.stored_order(placed.order.id)).status is OrderStatus.PENDING
+
+
+class _CancelledBook:
+    """An order book whose caller is cancelled before (or after) the commit holds its order."""
+
+    def __init__(self, world: World, *, stored: bool) -> None:
+        self._inner = InMemoryOrderBook(world.db)
+        self._stored = stored
+
+    async def record(self, order: Order) -> None:
+        if self._stored:
+            await self._inner.record(order)
+        raise asyncio.CancelledError
+
+
+@pytest.mark.parametrize("stored", [True, False], ids=["stored", "left-out"])
+async def test_a_cancelled_order_keeps_its_holds_exactly_when_it_was_stored(
+    world: World, stored: bool
+) -> None:
+    """Defect: a caller cancelled while its order's commit went through gave the holds
+    back, leaving a stored pending order with nothing held for it."""
+    show = await world.a_published_event()
+    world.ordering = _ordering_on(world, world.uow, _CancelledBook(world, stored=stored))
+
+    with pytest.raises(asyncio.CancelledError):
+        await world.place_order(show, regular=2)
+
+    assert await world.level(show.regular_id) == level(50, held=2 if stored else 0)

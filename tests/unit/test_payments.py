@@ -23,9 +23,10 @@ from getiickets.domain.model.payments import PaymentInitialization
 from getiickets.domain.model.tickets import TicketStatus
 from getiickets.domain.usecases.access import OrderAccess
 from getiickets.domain.usecases.ordering import PlacedOrder
-from getiickets.domain.usecases.payment_inbox import WebhookOutcome
+from getiickets.domain.usecases.payment_inbox import PaymentInbox, WebhookOutcome
 from getiickets.domain.usecases.payment_results import PaymentOutcome
 from getiickets.ports.payments import PaymentRequest
+from getiickets.ports.unit_of_work import UnitOfWork
 from tests.unit.world import CALLBACK_URL, EventOnSale, World, by_token
 
 RESERVATION_SECONDS = 900
@@ -347,6 +348,37 @@ async def test_given_the_same_webhook_twice_then_the_second_is_a_duplicate(
     assert second.outcome is WebhookOutcome.DUPLICATE
     assert second.key == first.key
     assert len(world.db.payment_inbox.rows) == 1
+
+
+async def test_a_repeated_webhook_is_told_apart_in_one_unit_of_work(
+    world: World, show: EventOnSale
+) -> None:
+    """Under a burst most deliveries are repeats: they used to cost a unit that failed to
+    insert, then a second one that looked at the stored row."""
+    placed = await world.place_order(show, regular=1)
+    reference = await world.start_payment(placed)
+    world.gateway.pay(reference)
+    first = await world.deliver_webhook("charge.success", reference)
+    opened = 0
+
+    def counted() -> UnitOfWork:
+        nonlocal opened
+        opened += 1
+        return world.uow()
+
+    inbox = PaymentInbox(
+        uow=counted,
+        gateway=world.gateway,
+        results=world.payment_results,
+        refunds=world.refunds,
+        clock=world.clock,
+    )
+    body = world.gateway.webhook_body("charge.success", reference)
+
+    second = await inbox.receive_webhook(body, world.gateway.sign(body))
+
+    assert (first.outcome, second.outcome) == (WebhookOutcome.ACCEPTED, WebhookOutcome.DUPLICATE)
+    assert opened == 1
 
 
 async def test_given_a_webhook_for_a_reference_nobody_knows_then_it_is_acknowledged_and_done(

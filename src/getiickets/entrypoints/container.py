@@ -58,6 +58,7 @@ from getiickets.adapters.sqlalchemy.engine import create_engine, is_sqlite
 from getiickets.adapters.sqlalchemy.engine import ping as database_ping
 from getiickets.adapters.sqlalchemy.idempotency import SqlAlchemyIdempotencyUnit
 from getiickets.adapters.sqlalchemy.inventory import SqlAlchemyInventory
+from getiickets.adapters.sqlalchemy.order_book import SqlAlchemyOrderBook
 from getiickets.adapters.sqlalchemy.sessions import SqlAlchemySessionStore
 from getiickets.adapters.sqlalchemy.unit_of_work import SqlAlchemyUnitOfWork
 from getiickets.adapters.sqlalchemy.waiting_room import SqlAlchemyQueueSettingsStore
@@ -402,11 +403,14 @@ class Container(containers.DeclarativeContainer):
     mailer = providers.Singleton(_brevo, settings, http)
     sms = providers.Singleton(_twilio, settings)
 
+    # One per process: its writer gathers the orders of every request into shared commits.
+    order_book = providers.Singleton(SqlAlchemyOrderBook, engine)
     # The use cases: the same factory the in-memory wiring uses, watched by the metrics.
     use_cases = providers.Singleton(
         bootstrap,
         uow=uow,
         inventory=inventory,
+        orders=order_book,
         gateway=gateway,
         files=files,
         cache=cache,

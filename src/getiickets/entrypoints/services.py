@@ -24,6 +24,7 @@ from getiickets.domain.usecases.payment_results import PaymentResults
 from getiickets.domain.usecases.refunds import Refunds
 from getiickets.domain.usecases.ticket_files import TicketFiles
 from getiickets.domain.usecases.waiting_room import WaitingRoom
+from getiickets.entrypoints.background import BoundedJobs
 from getiickets.entrypoints.http.fresh import FreshResponses
 from getiickets.entrypoints.http.idempotency import IdempotencyStore
 from getiickets.entrypoints.metrics import Metrics
@@ -77,3 +78,5 @@ class Services:
     """Checks X-Twilio-Signature on SMS status callbacks; None refuses all."""
     readiness: Readiness = field(default_factory=dict)
     """Named checks for /ready (database, cache...), each bounded by its own timeout."""
+    after_response: BoundedJobs = field(default_factory=BoundedJobs)
+    """This process's work that follows a response (applying webhooks), a few at a time."""

@@ -15,6 +15,7 @@ from getiickets.adapters.memory.hot_state import (
 from getiickets.adapters.memory.ids import InMemoryIdGenerator
 from getiickets.adapters.memory.inventory import InMemoryInventory
 from getiickets.adapters.memory.notifications import InMemoryMailer, InMemorySmsSender
+from getiickets.adapters.memory.order_book import InMemoryOrderBook
 from getiickets.adapters.memory.payments import InMemoryPaymentGateway
 from getiickets.adapters.memory.rendering import InMemoryTicketRenderer
 from getiickets.adapters.memory.security import InMemoryPasswordHasher, InMemoryTicketSigner
@@ -28,6 +29,7 @@ __all__ = [
     "InMemoryIdGenerator",
     "InMemoryInventory",
     "InMemoryMailer",
+    "InMemoryOrderBook",
     "InMemoryPasswordHasher",
     "InMemoryPaymentGateway",
     "InMemoryRateLimiter",

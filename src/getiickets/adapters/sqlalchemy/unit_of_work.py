@@ -105,7 +105,9 @@ class SqlAlchemyUnitOfWork:
         self._writer: _SqliteWriter | None = None
         # Typed as the ports: the protocol's attributes are mutable, hence invariant.
         self.events: EventRepository = SqlAlchemyEventRepository(self._tx)
-        self.orders: OrderRepository = SqlAlchemyOrderRepository(self._tx)
+        self.order_rows = SqlAlchemyOrderRepository(self._tx)
+        """``orders`` with what only adapters use (``add_all``, for the order book)."""
+        self.orders: OrderRepository = self.order_rows
         self.tickets: TicketRepository = SqlAlchemyTicketRepository(self._tx)
         self.users: UserRepository = SqlAlchemyUserRepository(self._tx)
         self.outbox: OutboxRepository = SqlAlchemyOutboxRepository(self._tx)

@@ -26,6 +26,7 @@ from getiickets.domain.model.local_time import DEFAULT_TIMEZONE
 from getiickets.domain.model.media import MAX_IMAGE_BYTES, media_type
 from getiickets.domain.model.money import DEFAULT_CURRENCY, Money
 from getiickets.domain.model.orders import OrderStatus
+from getiickets.domain.usecases.event_cache import EventCache
 from getiickets.domain.usecases.retrying import retry_on_conflict
 from getiickets.ports.repositories import EventPage
 
@@ -41,9 +42,9 @@ if TYPE_CHECKING:
     from getiickets.ports.repositories import EventQuery
     from getiickets.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
-# Cache keys ``events:v<version>:...`` (300 s) and ``event:<id>`` (60 s). Lists carry a version that every event write
-# bumps, so a write retires every cached page at once without finding them.
-DETAIL_TTL = timedelta(seconds=60)
+# Cache keys ``events:v<version>:...`` (300 s; events themselves: ``event_cache``). Lists
+# carry a version that every event write bumps, so a write retires every cached page at
+# once without finding them.
 LIST_TTL = timedelta(seconds=300)
 LIST_VERSION_KEY = "events:version"
 IMAGE_URL_LIFETIME = timedelta(days=1)
@@ -137,6 +138,7 @@ class Catalog:
         self._inventory = inventory
         self._files = files
         self._cache = cache
+        self._events = EventCache(uow=uow, cache=cache)
         self._clock = clock
         self._ids = ids
 
@@ -305,22 +307,8 @@ class Catalog:
         )
 
     async def _cached_event(self, id_or_slug: str) -> Event | None:
-        """The event by id or slug: from the cache (60 s) or the database.
-
-        What is cached is the event as stored, drafts included (visibility is checked
-        on every read) and without availability (read live from the inventory).
-        """
-        for key in (f"event:{id_or_slug}", f"event:slug:{id_or_slug}"):
-            cached = await self._cache.get(key)
-            if cached is not None:
-                return _event_decoder.decode(cached)
-        async with self._uow() as uow:
-            event = await uow.events.get(id_or_slug) or await uow.events.get_by_slug(id_or_slug)
-        if event is not None:
-            encoded = msgspec.json.encode(event)
-            await self._cache.set(f"event:{event.id}", encoded, DETAIL_TTL)
-            await self._cache.set(f"event:slug:{event.slug}", encoded, DETAIL_TTL)
-        return event
+        """The event by id or slug, from the cache or the database (``event_cache``)."""
+        return await self._events.get_by_id_or_slug(id_or_slug)
 
     async def _written(self, event: Event) -> Event:
         await self._forget_cached(event.id, event.slug)
@@ -328,11 +316,7 @@ class Catalog:
 
     async def _forget_cached(self, event_id: str, slug: str | None = None) -> None:
         """After a write: drop the detail entries and retire every cached list page."""
-        if slug is None:
-            cached = await self._cache.get(f"event:{event_id}")
-            slug = _event_decoder.decode(cached).slug if cached is not None else None
-        keys = [f"event:{event_id}"] + ([f"event:slug:{slug}"] if slug else [])
-        await self._cache.delete(*keys)
+        await self._events.forget(event_id, slug)
         await self._cache.incr(LIST_VERSION_KEY)
 
     async def _owned_event(self, uow: UnitOfWork, actor: Actor, event_id: str) -> Event:
@@ -389,7 +373,6 @@ class Catalog:
         return EventView(event=event, ticket_types=types, image_url=image_url)
 
 
-_event_decoder = msgspec.json.Decoder(Event)
 _page_decoder = msgspec.json.Decoder(EventPage)
 
 

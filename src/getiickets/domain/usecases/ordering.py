@@ -10,6 +10,13 @@ after we gave up on it, so its hold is given back too: ``Inventory.abandon`` by 
 which the id being ours before the call makes possible, and which also stops a late
 copy of the reserve from holding anything. The composition root makes an abandon that
 cannot reach the inventory wait and retry (``RetriedAbandons``) instead of failing.
+
+Under a rush this is the hot path, so it touches the database once: the event comes
+from the read cache (``event_cache``), and a pending order goes to the ``OrderBook``,
+whose adapter carries many orders per commit. A cached event can only be stale the
+safe way: what ordering checks (published, the types' prices, limits and sales
+windows) never changes once set, except a draft becoming published and types being
+added, and a stale copy of those refuses an order rather than taking a wrong one.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ from getiickets.domain.model.orders import (
 )
 from getiickets.domain.model.tickets import Ticket
 from getiickets.domain.usecases.access import OrderAccess, load_visible_order
+from getiickets.domain.usecases.event_cache import EventCache
 from getiickets.domain.usecases.holds import confirm_sold, release_holds
 from getiickets.domain.usecases.retrying import retry_on_conflict
 
@@ -50,7 +58,9 @@ if TYPE_CHECKING:
     from getiickets.domain.model.catalog import Event
     from getiickets.domain.usecases.issuance import TicketIssuance
     from getiickets.ports.clock import Clock, IdGenerator
+    from getiickets.ports.hot_state import Cache
     from getiickets.ports.inventory import Inventory
+    from getiickets.ports.order_book import OrderBook
     from getiickets.ports.unit_of_work import UnitOfWorkFactory
 
 
@@ -84,18 +94,23 @@ class Ordering:
         clock: Clock,
         ids: IdGenerator,
         reservation_ttl: timedelta = DEFAULT_RESERVATION_TTL,
+        orders: OrderBook | None = None,
+        cache: Cache | None = None,
     ) -> None:
+        """Without ``orders``, pending orders are written in a unit of work each; without
+        ``cache``, the event is read from the database."""
         self._uow = uow
         self._inventory = inventory
         self._issuance = issuance
         self._clock = clock
         self._ids = ids
         self._reservation_ttl = reservation_ttl
+        self._orders = orders
+        self._events = EventCache(uow=uow, cache=cache) if cache is not None else None
 
     async def place_order(self, command: PlaceOrder) -> PlacedOrder:
         now = self._clock.now()
-        async with self._uow() as uow:
-            event = await uow.events.get(command.event_id)
+        event = await self._event(command.event_id)
         if event is None:
             raise NotFoundError("event not found")
         lines = self._lines(event, command.items, now)
@@ -131,8 +146,11 @@ class Ordering:
         try:
             tickets = await self._store(order, event, now)
         except BaseException:
-            # Nobody else knows these holds yet, so giving them back is always safe.
-            await self._abandon(holds)
+            # An order never stored (its version unstamped): nobody else knows these
+            # holds, so giving them back is safe. A stored one keeps them (a cancelled
+            # caller whose commit went through), to be paid or to expire.
+            if not order.version:
+                await self._abandon(holds)
             raise
         if order.is_free:
             await confirm_sold(self._inventory, order)
@@ -211,7 +229,16 @@ class Ordering:
             await self._abandon(tried)
             raise
 
+    async def _event(self, event_id: str) -> Event | None:
+        if self._events is not None:
+            return await self._events.get(event_id)
+        async with self._uow() as uow:
+            return await uow.events.get(event_id)
+
     async def _store(self, order: Order, event: Event, now: datetime) -> list[Ticket]:
+        if not order.is_free and self._orders is not None:
+            await self._orders.record(order)
+            return []
         if order.is_free:
             # Free: no payment to wait for, so the holds are sold right away. Confirmed
             # before the unit of work opens: an SQL inventory must not wait on it.

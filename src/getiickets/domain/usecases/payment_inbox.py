@@ -47,6 +47,8 @@ class WebhookOutcome(enum.StrEnum):
 class WebhookReceipt(msgspec.Struct, frozen=True, kw_only=True):
     outcome: WebhookOutcome
     key: str | None = None
+    stored: InboxEvent | None = None
+    """The row as this delivery left it, when accepted: ``process`` need not read it back."""
 
 
 class PaymentInbox:
@@ -73,18 +75,25 @@ class PaymentInbox:
             return WebhookReceipt(outcome=WebhookOutcome.IGNORED)
         event = delivered(self._gateway.provider, announced, body, self._clock.now())
         try:
-            async with self._uow() as uow:
-                await uow.payment_inbox.add(event)
-                await uow.commit()
+            stored = await retry_on_conflict(lambda: self._store(event))
         except DuplicateError:
-            outcome = await retry_on_conflict(lambda: self._redeliver(event))
-            return WebhookReceipt(outcome=outcome, key=event.key)
-        return WebhookReceipt(outcome=WebhookOutcome.ACCEPTED, key=event.key)
+            # Another delivery of the event committed it between our look and our commit.
+            stored = await retry_on_conflict(lambda: self._redeliver(event))
+        if stored is None:
+            return WebhookReceipt(outcome=WebhookOutcome.DUPLICATE, key=event.key)
+        return WebhookReceipt(outcome=WebhookOutcome.ACCEPTED, key=event.key, stored=stored)
 
-    async def process(self, key: str) -> None:
-        """Apply a stored event. On failure it stays unprocessed, for a retry."""
-        async with self._uow() as uow:
-            event = await uow.payment_inbox.get(key)
+    async def process(self, key: str, stored: InboxEvent | None = None) -> None:
+        """Apply a stored event. On failure it stays unprocessed, for a retry.
+
+        ``stored``: the row as a delivery just stored it (``WebhookReceipt.stored``),
+        which spares reading it back. Applying is idempotent, so a row processed by
+        someone else in the meantime is only found done again.
+        """
+        event = stored
+        if event is None or event.key != key:
+            async with self._uow() as uow:
+                event = await uow.payment_inbox.get(key)
         if event is None or event.is_processed:
             return
         try:
@@ -114,19 +123,39 @@ class PaymentInbox:
                 done += 1
         return done
 
-    async def _redeliver(self, event: InboxEvent) -> WebhookOutcome:
-        """A delivery of an event already stored: a duplicate only if that event was
-        applied or a delivery being processed right now will apply it. An event whose
-        verification found nothing to apply yet (or only polled so far) is processed
-        again, now: an early success report must not swallow the real one."""
+    async def _store(self, event: InboxEvent) -> InboxEvent | None:
+        """Store a delivery's event in one unit: a new row, or the stored one redelivered
+        (see ``_redeliver``) when it was stored before; None for a duplicate. One unit,
+        not two, because under a burst of deliveries most are repeats."""
+        async with self._uow() as uow:
+            try:
+                await uow.payment_inbox.add(event)
+            except DuplicateError:
+                # A refused insert leaves the unit usable (no failed statement).
+                stored = await uow.payment_inbox.get(event.key)
+                if stored is None or stored.is_processed or stored.is_in_flight:
+                    return None
+                stored.redeliver(event.payload, event.received_at)
+                await uow.payment_inbox.save(stored)
+                await uow.commit()
+                return stored
+            await uow.commit()
+            return event
+
+    async def _redeliver(self, event: InboxEvent) -> InboxEvent | None:
+        """A delivery of an event already stored: a duplicate (None) only if that event
+        was applied or a delivery being processed right now will apply it. An event
+        whose verification found nothing to apply yet (or only polled so far) is
+        processed again, now: an early success report must not swallow the real one.
+        Returns the row as redelivered."""
         async with self._uow() as uow:
             stored = await uow.payment_inbox.get(event.key)
             if stored is None or stored.is_processed or stored.is_in_flight:
-                return WebhookOutcome.DUPLICATE
+                return None
             stored.redeliver(event.payload, event.received_at)
             await uow.payment_inbox.save(stored)
             await uow.commit()
-        return WebhookOutcome.ACCEPTED
+        return stored
 
     async def _process_charge(self, event: InboxEvent) -> None:
         try:

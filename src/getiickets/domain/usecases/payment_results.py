@@ -26,7 +26,6 @@ import msgspec
 
 from getiickets.domain.model.errors import (
     PAYMENT_PROVIDER_TROUBLE,
-    ConflictError,
     NotFoundError,
 )
 from getiickets.domain.model.orders import DEFAULT_RESERVATION_TTL, Order, OrderStatus
@@ -167,15 +166,15 @@ class PaymentResults:
         now = self._clock.now()
         stock = await self._stock.take(order, now)
         async with self._uow() as uow:
-            current = await uow.orders.get(order.id)
-            if current is None or current.version != order.version:
-                raise ConflictError("the order changed while its stock was taken")
-            current.paid_through(verification.reference)
-            outcome, release = await self._take_payment(uow, current, stock, now)
-            await uow.orders.save(current)
-            await self._settle_inbox(uow, inbox, current, outcome)
+            # Not read again: saving checks the version it was read at, so an order
+            # that changed while its stock was taken fails the save (ConflictError) and
+            # the whole attempt goes round again, as a fresh read would have had it.
+            order.paid_through(verification.reference)
+            outcome, release = await self._take_payment(uow, order, stock, now)
+            await uow.orders.save(order)
+            await self._settle_inbox(uow, inbox, order, outcome)
             await uow.commit()
-        return AppliedPayment(outcome=outcome, order=current, verification=verification), release
+        return AppliedPayment(outcome=outcome, order=order, verification=verification), release
 
     def _settle_without_stock(  # noqa: PLR0911 - one return per decision reads best
         self, order: Order, verification: PaymentVerification

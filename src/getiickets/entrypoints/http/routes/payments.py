@@ -7,7 +7,6 @@ import logging
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody, SkipValidation
 
@@ -19,6 +18,7 @@ from getiickets.domain.usecases.checkout import Checkout
 from getiickets.domain.usecases.ordering import Ordering
 from getiickets.domain.usecases.payment_inbox import PaymentInbox, WebhookOutcome
 from getiickets.domain.usecases.payment_results import PaymentResults
+from getiickets.entrypoints.background import BoundedJobs
 from getiickets.entrypoints.http.dependencies import identifies_caller, order_access
 from getiickets.entrypoints.http.errors import documented
 from getiickets.entrypoints.http.idempotency import IdempotencyStore, idempotent, order_caller
@@ -125,6 +125,7 @@ class WebhooksController(Controller):
         request: Request[Any, Any, Any],
         metrics: NamedDependency[Metrics],
         payment_inbox: NamedDependency[PaymentInbox],
+        after_response: NamedDependency[BoundedJobs],
     ) -> Response[WebhookAck]:
         # The signature covers the exact bytes sent: read them once (all of them, within the
         # route's size limit), check, then parse.
@@ -138,19 +139,13 @@ class WebhooksController(Controller):
             counter.labels(provider="paystack", outcome="bad_signature").inc()
             raise
         counter.labels(provider="paystack", outcome=receipt.outcome.value).inc()
-        background = None
         if receipt.outcome is WebhookOutcome.ACCEPTED and receipt.key is not None:
-            # Acknowledge at once (Paystack resends on anything slow); apply right after.
-            # If applying fails, the event stays in the inbox for the worker's retries.
-            background = BackgroundTask(_process, payment_inbox, receipt.key)
-        return Response(WebhookAck(status=receipt.outcome.value), background=background)
-
-
-async def _process(payment_inbox: PaymentInbox, key: str) -> None:
-    try:
-        await payment_inbox.process(key)
-    except Exception:
-        logger.warning("webhook %s not applied yet; the worker will retry", key, exc_info=True)
+            # Acknowledge at once (Paystack resends on anything slow); apply right after,
+            # apart from this request. If applying fails, the event stays in the inbox
+            # for the worker's retries.
+            key, stored = receipt.key, receipt.stored
+            after_response.submit(f"webhook {key}", lambda: payment_inbox.process(key, stored))
+        return Response(WebhookAck(status=receipt.outcome.value))
 
 
 @get("/payments/callback", operation_id="paymentCallback", include_in_schema=False)
