@@ -7,27 +7,15 @@ every ticket of a sell-out, so doing it twice (once per file) halves its rate.
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
 
 import pytest
 
 from getiickets.adapters import rendering
 from getiickets.adapters.rendering import QrcodeReportlabRenderer, pdf, qr
 from getiickets.ports.files import RenderedTicket, TicketDocument
+from tests.contract.test_ticket_renderer_contract import DOCUMENT
 
 pytestmark = pytest.mark.contract
-
-DOCUMENT = TicketDocument(
-    event_title="Lagos Jazz Night",
-    starts_at=datetime(2026, 12, 12, 19, 0, tzinfo=UTC),
-    venue="Muri Okunola Park",
-    city="Lagos",
-    holder_name="Ada Obi",
-    ticket_type_name="VIP Table",
-    ticket_number="TK-7K3F-X2QD-9M4P-ZT8W",
-    order_number="GT-7K3F-X2QD",
-    qr_payload="GT1.eyJ0IjoidGlja2V0LTEyMyIsImUiOiJldmVudC00NTYifQ.c2lnbmF0dXJlLWJ5dGVz",
-)
 
 
 async def test_a_ticket_encodes_its_qr_code_once_for_both_files(
