@@ -8,6 +8,7 @@ back by id; and an abandon that cannot reach the store either is retried until i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import pytest
@@ -53,6 +54,9 @@ class LosingAnswers:
 
     async def level(self, ticket_type_id: str) -> StockLevel:
         return await self.inner.level(ticket_type_id)
+
+    async def levels(self, ticket_type_ids: Sequence[str]) -> dict[str, StockLevel]:
+        return await self.inner.levels(ticket_type_ids)
 
     def _check(self) -> None:
         if self.unreachable:

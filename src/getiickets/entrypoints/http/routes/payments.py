@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import logging
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -32,8 +31,6 @@ from getiickets.entrypoints.http.schemas import (
 )
 from getiickets.entrypoints.metrics import Metrics
 from getiickets.ports.clock import Clock
-
-logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "x-paystack-signature"
 MAX_WEBHOOK_BYTES = 1024 * 1024
