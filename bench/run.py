@@ -29,7 +29,22 @@ def main(argv: list[str] | None = None) -> int:
         "--quick", action="store_true", help="a short smoke run (2 s, small counts)"
     )
     parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
+    parser.add_argument(
+        "--only",
+        type=lambda text: set(text.split(",")),
+        default=None,
+        metavar="PART[,PART]",
+        help=f"run only these scenarios (of {', '.join(PARTS)}) beside the limits, "
+        "and write them to --output (default bench/results/partial.json)",
+    )
     args = parser.parse_args(argv)
+    if args.only is not None:
+        unknown = args.only - set(PARTS)
+        if unknown:
+            parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
+        if args.output == RESULTS / "latest.json":
+            args.output = RESULTS / "partial.json"
+        return partial(args)
     seconds = 2.0 if args.quick else args.seconds
     webhooks = 200 if args.quick else 1000
     seats, attempts = (100, 400) if args.quick else (500, 2000)
@@ -96,6 +111,72 @@ def main(argv: list[str] | None = None) -> int:
     print(table(report))
     print(f"\nwritten to {args.output} in {report['took_seconds']} s")
     return 0 if sellout["ok"] else 1
+
+
+PARTS = (*scenarios.SINGLE_PROCESS_PARTS, "sell_out", "queue", "rendering")
+
+
+def partial(args: argparse.Namespace) -> int:
+    """``--only``: the named scenarios and the limits they are measured against, for
+    working on one of them; the full table comes from a run without ``--only``."""
+    seconds = 2.0 if args.quick else args.seconds
+    os.environ.setdefault("BENCH_LOG_DIR", str(RESULTS / "logs"))
+    started = time.monotonic()
+    ensure_services()
+    report: dict[str, Any] = {"only": sorted(args.only), "limits": {}, "scenarios": {}}
+    s = report["scenarios"]
+    say("machine limits: C (bare Litestar, constant JSON)")
+    ceiling = limits.ceiling(seconds, args.connections)
+    c = max(result.per_second for result in ceiling.values())
+    report["limits"]["C"] = {name: result.as_json() for name, result in ceiling.items()}
+    k1 = kb = 0.0
+    if args.only & {"orders", "webhooks"}:
+        with temporary_database("kernels") as dsn, redis_prefix("kernels") as prefix:
+            say("machine limits: K1 and Kb (order kernels)")
+            kernels = limits.order_kernels(dsn, prefix, seconds, args.connections)
+        k1, kb = kernels["K1"].per_second, kernels["Kb"].per_second
+        report["limits"]["K1"] = kernels["K1"].as_json()
+        report["limits"]["Kb"] = kernels["Kb"].as_json()
+    single_parts = [part for part in scenarios.SINGLE_PROCESS_PARTS if part in args.only]
+    if single_parts:
+        with temporary_database("app") as dsn, redis_prefix("app") as prefix:
+            say(f"getiickets: {', '.join(single_parts)} (1 API process, 1 worker)")
+            single = scenarios.single_process(
+                dsn,
+                prefix,
+                seconds,
+                args.connections,
+                200 if args.quick else 1000,
+                parts=single_parts,
+            )
+        for part in ("event_list", "event_detail"):
+            if part in single:
+                s[part] = _scenario(single[part], c=c)
+        if "orders" in single:
+            s["orders"] = _scenario(single["orders"], k1=k1, kb=kb)
+        if "webhooks" in single:
+            s["webhook_payments"] = {
+                **single["webhooks"],
+                "ratio_to_K1": _ratio(single["webhooks"]["paid_per_second"], k1),
+            }
+        s["peak_rss_mb_per_api_process"] = single["peak_rss_mb"]
+    if "sell_out" in args.only:
+        seats, attempts = (100, 400) if args.quick else (500, 2000)
+        with temporary_database("sellout") as dsn, redis_prefix("sellout") as prefix:
+            s["sell_out"] = scenarios.sell_out(dsn, prefix, seats, attempts, args.connections)
+    if "queue" in args.only:
+        joins, follow_seconds = (1000, 10.0) if args.quick else (10_000, 40.0)
+        with temporary_database("queue") as dsn, redis_prefix("queue") as prefix:
+            s["queue"] = scenarios.queue(dsn, prefix, joins, follow_seconds, args.connections)
+        s["queue"]["joins"]["ratio_to_C"] = _ratio(s["queue"]["joins"]["requests_per_second"], c)
+    if "rendering" in args.only:
+        s["rendering"] = scenarios.rendering(50 if args.quick else 300)
+    report["took_seconds"] = round(time.monotonic() - started, 1)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report["scenarios"], indent=2))
+    print(f"C = {c:.0f} req/s, K1 = {k1:.0f}, Kb = {kb:.0f}; written to {args.output}")
+    return 0
 
 
 def _scenario(result: LoadResult, **limits_: float) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -66,34 +66,46 @@ class PeakRss:
             self._thread.join()
 
 
+SINGLE_PROCESS_PARTS = ("event_list", "event_detail", "orders", "webhooks")
+
+
 def single_process(
-    dsn: str, prefix: str, seconds: float, connections: int, webhooks: int
+    dsn: str,
+    prefix: str,
+    seconds: float,
+    connections: int,
+    webhooks: int,
+    *,
+    parts: Collection[str] = SINGLE_PROCESS_PARTS,
 ) -> dict[str, Any]:
-    """One API process and one worker: the event list, detail, orders and webhooks."""
+    """One API process and one worker: the event list, detail, orders and webhooks
+    (``parts`` of them)."""
     results: dict[str, Any] = {}
     with deployment(dsn, prefix, api_processes=1, workers=1) as app:
         rss = PeakRss([child.pid for child in app.api])
         with rss.sampling():
             stage = organizer_with_event(app.base_url, HOT_CAPACITY)
             event = stage["event"]
-            list_url = f"{app.base_url}/api/v1/events"
-            detail_url = f"{app.base_url}/api/v1/events/{event['id']}"
-            run_wrk(list_url, get_script(), seconds=2, connections=connections)  # warm up
-            results["event_list"] = run_wrk(
-                list_url, get_script(), seconds=seconds, connections=connections
-            )
-            run_wrk(detail_url, get_script(), seconds=2, connections=connections)
-            results["event_detail"] = run_wrk(
-                detail_url, get_script(), seconds=seconds, connections=connections
-            )
-            body = msgspec_json(order_body(event))
-            results["orders"] = run_wrk(
-                f"{app.base_url}/api/v1/orders",
-                post_script(body),
-                seconds=seconds,
-                connections=connections,
-            )
-            results["webhooks"] = _webhooks(app.base_url, dsn, seconds, connections, webhooks)
+            reads = {
+                "event_list": f"{app.base_url}/api/v1/events",
+                "event_detail": f"{app.base_url}/api/v1/events/{event['id']}",
+            }
+            for part, url in reads.items():
+                if part in parts:
+                    run_wrk(url, get_script(), seconds=2, connections=connections)  # warm up
+                    results[part] = run_wrk(
+                        url, get_script(), seconds=seconds, connections=connections
+                    )
+            if "orders" in parts:
+                body = msgspec_json(order_body(event))
+                results["orders"] = run_wrk(
+                    f"{app.base_url}/api/v1/orders",
+                    post_script(body),
+                    seconds=seconds,
+                    connections=connections,
+                )
+            if "webhooks" in parts:
+                results["webhooks"] = _webhooks(app.base_url, dsn, seconds, connections, webhooks)
         results["peak_rss_mb"] = round(rss.peak_per_process_mb, 1)
     return results
 
