@@ -258,7 +258,7 @@ def rendering(tickets: int) -> dict[str, Any]:
     """QR PNG + PDF per ticket, one process, as the worker renders them."""
     import msgspec  # noqa: PLC0415
 
-    from getiickets.adapters.rendering import render_ticket  # noqa: PLC0415
+    from getiickets.adapters.rendering.tickets import render_ticket  # noqa: PLC0415
     from getiickets.ports.files import TicketDocument  # noqa: PLC0415
 
     # Shaped like a signed ticket's GT1.<claims>.<signature> (base64url: byte mode,
