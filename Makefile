@@ -88,5 +88,5 @@ clean: ## Remove caches and build output (keeps .venv)
 		.coverage .coverage.* src/*.egg-info
 	find src tests -name __pycache__ -type d -prune -exec rm -rf {} +
 
-distclean: clean ## Also remove .venv
-	rm -rf $(VENV)
+distclean: clean ## Also remove .venv (and the bench's .venv-server)
+	rm -rf $(VENV) .venv-server

@@ -2,8 +2,10 @@
 
 One ``getiickets serve`` (or several, for the sell-out), ``getiickets worker``
 processes, and the standalone Paystack sandbox (``getiickets sandbox``), all against
-one PostgreSQL database and one Redis prefix. Payments go to the sandbox by URL with
-its own secret key, exactly as a staging deployment would point at Paystack's test mode.
+one PostgreSQL database and one Redis prefix, all run from the app as a deployment
+installs it (``getiickets[server]``, see ``services.ensure_server_venv``). Payments go
+to the sandbox by URL with its own secret key, exactly as a staging deployment would
+point at Paystack's test mode.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from bench.services import REDIS_URL, free_port, process, tool
+from bench.services import REDIS_URL, free_port, process, server_tool
 
 SANDBOX_SECRET = "sk_test_getiickets_sandbox"  # noqa: S105 - the simulator's published key
 PASSWORD = "bench password 1"  # noqa: S105
@@ -57,7 +59,7 @@ def app_env(dsn: str, prefix: str, port: int, sandbox_url: str, **extra: str) ->
 
 def migrate(env: dict[str, str]) -> None:
     subprocess.run(
-        [tool("getiickets"), "db", "upgrade"],
+        [server_tool("getiickets"), "db", "upgrade"],
         env={**_os_env(), **env},
         check=True,
         capture_output=True,
@@ -77,7 +79,7 @@ def deployment(
         # No webhook URL: the bench sends the signed webhooks itself, at its own pace.
         stack.enter_context(
             process(
-                [tool("getiickets"), "sandbox", "--port", str(sandbox_port)],
+                [server_tool("getiickets"), "sandbox", "--port", str(sandbox_port)],
                 env={"LOG_LEVEL": "WARNING"},
                 ready_url=f"{sandbox_url}/outbox",
                 log_name="sandbox",
@@ -85,7 +87,14 @@ def deployment(
         )
         api = stack.enter_context(
             process(
-                [tool("getiickets"), "serve", "--port", str(port), "--workers", str(api_processes)],
+                [
+                    server_tool("getiickets"),
+                    "serve",
+                    "--port",
+                    str(port),
+                    "--workers",
+                    str(api_processes),
+                ],
                 env=env,
                 ready_url=f"http://127.0.0.1:{port}/health",
                 log_name="api",
@@ -93,7 +102,7 @@ def deployment(
         )
         for index in range(workers):
             stack.enter_context(
-                process([tool("getiickets"), "worker"], env=env, log_name=f"worker-{index}")
+                process([server_tool("getiickets"), "worker"], env=env, log_name=f"worker-{index}")
             )
         yield Deployment(
             base_url=f"http://127.0.0.1:{port}", env=env, api=[api], sandbox_url=sandbox_url

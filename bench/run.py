@@ -103,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         "queue": queue,
         "rendering": render,
         "peak_rss_mb_per_api_process": single["peak_rss_mb"],
+        "peak_rss_mb_by_process": single["peak_rss_mb_by_process"],
     }
     report["pretix_orders_per_second"] = PRETIX_ORDERS_PER_SECOND
     report["took_seconds"] = round(time.monotonic() - started, 1)
@@ -160,6 +161,7 @@ def partial(args: argparse.Namespace) -> int:
                 "ratio_to_K1": _ratio(single["webhooks"]["paid_per_second"], k1),
             }
         s["peak_rss_mb_per_api_process"] = single["peak_rss_mb"]
+        s["peak_rss_mb_by_process"] = single["peak_rss_mb_by_process"]
     if "sell_out" in args.only:
         seats, attempts = (100, 400) if args.quick else (500, 2000)
         with temporary_database("sellout") as dsn, redis_prefix("sellout") as prefix:

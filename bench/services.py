@@ -1,10 +1,12 @@
 """What the bench runs against: PostgreSQL and Redis on loopback, started if down, a
-temporary database and a Redis prefix of its own, and servers in subprocesses."""
+temporary database and a Redis prefix of its own, the app installed as a deployment
+installs it, and servers in subprocesses."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import os
 import shutil
 import signal
@@ -23,10 +25,14 @@ POSTGRES_ADMIN_DSN = os.environ.get(
 )
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 VENV_BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parents[1]
+SERVER_VENV = ROOT / ".venv-server"
+"""The app's processes run from here: ``getiickets[server]`` and nothing else."""
 
 
 def ensure_services() -> None:
-    """Start the machine's PostgreSQL and Redis if they are not answering."""
+    """Start the machine's PostgreSQL and Redis if they are not answering; install wrk
+    and the app (``ensure_server_venv``) if they are not there."""
     if subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1"], check=False).returncode != 0:
         versions = sorted(os.listdir("/etc/postgresql"))
         subprocess.run(
@@ -67,6 +73,34 @@ def ensure_services() -> None:
     _wait("Redis", _redis_answers)
     if shutil.which("wrk") is None:
         subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=True)
+    ensure_server_venv()
+
+
+def ensure_server_venv() -> None:
+    """Install the app as a deployment does, in a venv of its own: the ``server`` extra
+    at the pinned versions (constraints.txt), editable so it runs this checkout's code.
+
+    The dev venv (.venv) also holds the test tools, and libraries import what they find
+    installed: dependency-injector loads pydantic-settings and werkzeug when present
+    (moto and schemathesis bring them), ~14 MB in every API process that a production
+    install never has. Reinstalled when pyproject.toml or constraints.txt change.
+    """
+    stamp = SERVER_VENV / ".installed"
+    wanted = hashlib.sha256(
+        (ROOT / "pyproject.toml").read_bytes() + (ROOT / "constraints.txt").read_bytes()
+    ).hexdigest()
+    if stamp.exists() and stamp.read_text() == wanted:
+        return
+    print(f"==> installing getiickets[server] into {SERVER_VENV} (once)", file=sys.stderr)
+    python = SERVER_VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(SERVER_VENV)], check=True)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "-c", "constraints.txt", "-e", ".[server]"],
+        cwd=ROOT,
+        check=True,
+    )
+    stamp.write_text(wanted)
 
 
 def _redis_answers() -> bool:
@@ -195,3 +229,8 @@ def _wait_http(child: subprocess.Popen[bytes], url: str, within: float, name: st
 def tool(name: str) -> str:
     """A console script of this venv (getiickets, granian, uvicorn)."""
     return str(VENV_BIN / name)
+
+
+def server_tool(name: str) -> str:
+    """A console script of the app as deployed (``ensure_server_venv``)."""
+    return str(SERVER_VENV / "bin" / name)

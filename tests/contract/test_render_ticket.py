@@ -10,8 +10,7 @@ import threading
 
 import pytest
 
-from getiickets.adapters import rendering
-from getiickets.adapters.rendering import QrcodeReportlabRenderer, pdf, qr
+from getiickets.adapters.rendering import QrcodeReportlabRenderer, pdf, qr, tickets
 from getiickets.ports.files import RenderedTicket, TicketDocument
 from tests.contract.test_ticket_renderer_contract import DOCUMENT
 
@@ -28,8 +27,8 @@ async def test_a_ticket_encodes_its_qr_code_once_for_both_files(
         encoded.append(payload)
         return real(payload)
 
-    # Every module that could encode on the way: the package, the PNG and the PDF.
-    for module in (rendering, qr, pdf):
+    # Every module that could encode on the way: the ticket's, the PNG's and the PDF's.
+    for module in (tickets, qr, pdf):
         monkeypatch.setattr(module, "qr_symbol", qr_symbol)
 
     await QrcodeReportlabRenderer().render(DOCUMENT)
@@ -39,13 +38,13 @@ async def test_a_ticket_encodes_its_qr_code_once_for_both_files(
 
 async def test_render_runs_off_the_event_loop_thread(monkeypatch: pytest.MonkeyPatch) -> None:
     threads: list[int] = []
-    real = rendering.render_ticket
+    real = tickets.render_ticket
 
     def render_ticket(document: TicketDocument) -> RenderedTicket:
         threads.append(threading.get_ident())
         return real(document)
 
-    monkeypatch.setattr(rendering, "render_ticket", render_ticket)
+    monkeypatch.setattr(tickets, "render_ticket", render_ticket)
 
     await QrcodeReportlabRenderer().render(DOCUMENT)
 

@@ -17,8 +17,7 @@ import zxingcpp
 from PIL import Image
 from pypdf import PdfReader
 
-from getiickets.adapters import rendering
-from getiickets.adapters.rendering import QrcodeReportlabRenderer
+from getiickets.adapters.rendering import QrcodeReportlabRenderer, tickets
 from getiickets.adapters.rendering.pdf import printable
 from getiickets.ports.files import TicketDocument
 
@@ -261,7 +260,7 @@ async def test_long_details_are_shortened_to_fit_not_dropped() -> None:
 
 async def test_rendering_runs_off_the_event_loop_thread(monkeypatch: pytest.MonkeyPatch) -> None:
     threads: list[int] = []
-    real_qr_png, real_ticket_pdf = rendering.qr_png, rendering.ticket_pdf
+    real_qr_png, real_ticket_pdf = tickets.qr_png, tickets.ticket_pdf
 
     def qr_png(payload: str) -> bytes:
         threads.append(threading.get_ident())
@@ -271,8 +270,8 @@ async def test_rendering_runs_off_the_event_loop_thread(monkeypatch: pytest.Monk
         threads.append(threading.get_ident())
         return real_ticket_pdf(document)
 
-    monkeypatch.setattr(rendering, "qr_png", qr_png)
-    monkeypatch.setattr(rendering, "ticket_pdf", ticket_pdf)
+    monkeypatch.setattr(tickets, "qr_png", qr_png)
+    monkeypatch.setattr(tickets, "ticket_pdf", ticket_pdf)
     renderer = QrcodeReportlabRenderer()
 
     await renderer.qr_png(SIGNED)

@@ -6,7 +6,10 @@ machines); this only proves the harness reads what wrk saw.
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -14,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 from bench import limits, queue_scenario
+from bench.scenarios import PeakRss
 from bench.wrk import get_script, post_script, rotating_post_script, run_wrk
 from litestar import Litestar, get, post
 
@@ -113,3 +117,34 @@ def test_a_rotating_script_sends_its_first_body_first(wrk: None) -> None:
         seen = list(httpx.get(f"{base}/seen").json())
 
     assert seen[:3] == emails[:3]
+
+
+SPIKE = """
+import sys
+spike = bytearray(160 * 2**20)  # written, so resident: 160 MiB for a moment
+del spike  # a block this size is unmapped at once, back to the system
+print("freed", flush=True)
+sys.stdin.read()
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_the_peak_rss_includes_a_spike_gone_before_anyone_looked() -> None:
+    # An Argon2id hash holds its 64 MiB for ~50 ms: a sampler polling every 0.2 s
+    # missed it; the kernel's high-water mark cannot.
+    child = subprocess.Popen(  # noqa: S603 - this interpreter, our own script
+        [sys.executable, "-c", SPIKE], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline() == b"freed\n"
+        rss = PeakRss([child.pid])
+        with rss.sampling():
+            time.sleep(0.3)
+        resident_now = Path(f"/proc/{child.pid}/statm").read_text().split()[1]
+    finally:
+        child.communicate(b"")
+
+    assert int(resident_now) * os.sysconf("SC_PAGE_SIZE") < 100 * 2**20  # the spike is gone...
+    assert rss.peak_per_process_mb >= 160  # ...and still counted
+    assert list(rss.peaks_mb) == [f"supervisor {child.pid}"]

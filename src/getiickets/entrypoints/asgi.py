@@ -38,7 +38,6 @@ from getiickets.entrypoints.settings import (
     load_settings,
 )
 from getiickets.entrypoints.worker import Worker
-from getiickets.sandbox.app import sandbox_mount
 from getiickets.sandbox.state import SandboxState
 
 logger = logging.getLogger("getiickets")
@@ -107,6 +106,10 @@ def build_app(
     extra_routes = []
     state = sandbox_state or SandboxState()
     if settings.uses_sandbox_paystack:
+        # Imported only when mounted: the simulators (and uvicorn, Babel with them) have
+        # no business in a process that talks to the real providers.
+        from getiickets.sandbox.app import sandbox_mount  # noqa: PLC0415
+
         extra_routes.append(sandbox_mount(sandbox_config(settings), state, path=SANDBOX_PATH))
 
     @contextlib.asynccontextmanager

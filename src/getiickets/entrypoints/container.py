@@ -15,6 +15,11 @@ Adapters are chosen by configuration:
 
 Clients (database engine, Redis, HTTP, S3) are resources: opened once per process
 in the app's lifespan or the worker's start, closed on shutdown.
+
+Every API process holds what this module imports, and peaks at that plus one password
+hash (64 MiB): S3's adapter (boto3, ~10 MB) is imported only when chosen, and the
+adapters only the worker calls (ticket drawing, message wording, the SMS SDK) import
+their libraries on first use (tests/integration/test_api_footprint.py).
 """
 
 from __future__ import annotations
@@ -53,7 +58,6 @@ from getiickets.adapters.redis.rate_limiter import RedisRateLimiter
 from getiickets.adapters.redis.sessions import RedisSessionStore
 from getiickets.adapters.redis.waiting_room import RedisWaitingLine
 from getiickets.adapters.rendering import BabelMessageComposer, QrcodeReportlabRenderer
-from getiickets.adapters.s3.storage import CloudFrontUrls, S3FileStorage, create_s3_client
 from getiickets.adapters.sqlalchemy.engine import create_engine, is_sqlite
 from getiickets.adapters.sqlalchemy.engine import ping as database_ping
 from getiickets.adapters.sqlalchemy.idempotency import SqlAlchemyIdempotencyUnit
@@ -264,6 +268,14 @@ def _local_secret(path: Path) -> str:
 
 def _files(settings: Settings, clock: Clock, metrics: Metrics) -> FileStorage:
     if settings.aws_s3_bucket:
+        # Imported only when chosen: boto3 alone is ~10 MB resident in every process
+        # that imports it, and a deployment that keeps its files on disk never calls it.
+        from getiickets.adapters.s3.storage import (  # noqa: PLC0415
+            CloudFrontUrls,
+            S3FileStorage,
+            create_s3_client,
+        )
+
         cloudfront = (
             CloudFrontUrls(
                 settings.aws_cloudfront_url,

@@ -17,6 +17,10 @@ Retries inside one ``send`` happen only where Twilio surely did not take the mes
 refused, unresolvable and timed-out connects). A read timeout, a connection dropped
 mid-answer or an unreadable 2xx may hide a queued SMS, so those go back to the outbox
 as transient failures instead of being sent again at once.
+
+The SDK's client, and ``requests`` under it, are imported with the first send, off the
+event loop: every API process builds this sender, only the worker sends (an API
+process has no use for the ~4 MB they keep resident).
 """
 
 from __future__ import annotations
@@ -26,16 +30,12 @@ import re
 from collections import OrderedDict
 from collections.abc import Mapping
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
-import requests
-import urllib3.exceptions
 from twilio.base import values
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
-from twilio.http.http_client import TwilioHttpClient
-from twilio.rest import Client
 
 from getiickets.adapters.delivery_retries import TryAgain, send_with_retries
 from getiickets.ports.notifications import (
@@ -44,6 +44,10 @@ from getiickets.ports.notifications import (
     ProviderNotConfiguredError,
     SmsMessage,
 )
+
+if TYPE_CHECKING:
+    import requests
+    from twilio.rest import Client
 
 logger = logging.getLogger(__name__)
 
@@ -84,28 +88,22 @@ class TwilioSmsSender:
         self._status_callback_url = status_callback_url or None
         self._max_attempts = max_attempts
         self._retry_delay = retry_delay
+        self._credentials = (
+            (account_sid, auth_token) if account_sid and auth_token and from_number else None
+        )
+        self._base_url = base_url.rstrip("/") if base_url else None
+        self._timeout = timeout
         self._client: Client | None = None
-        if account_sid and auth_token and from_number:
-            # The SDK reads TWILIO_EDGE/TWILIO_REGION from os.environ unless given a
-            # mapping: an explicit empty one keeps settings.py the only reader of the
-            # environment, and an edge would rewrite the sandbox's host.
-            self._client = Client(
-                account_sid,
-                auth_token,
-                http_client=TwilioHttpClient(timeout=timeout),
-                environment={"TWILIO_EDGE": "", "TWILIO_REGION": ""},
-            )
-            if base_url:
-                self._client.api.base_url = base_url.rstrip("/")
         self._receipts: OrderedDict[str, DeliveryReceipt] = OrderedDict()
         self._locks: dict[str, anyio.Lock] = {}
 
     @property
     def configured(self) -> bool:
-        return self._client is not None
+        return self._credentials is not None
 
     async def send(self, message: SmsMessage) -> DeliveryReceipt:
-        if self._client is None:
+        credentials = self._credentials
+        if credentials is None:
             raise ProviderNotConfiguredError(
                 "Twilio is not configured (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_PHONE_NUMBER)"
             )
@@ -119,12 +117,35 @@ class TwilioSmsSender:
             async with lock:
                 receipt = self._receipts.get(key)
                 if receipt is None:
-                    receipt = await self._send_with_retries(self._client, message)
+                    client = self._client
+                    if client is None:
+                        client = await anyio.to_thread.run_sync(self._new_client, *credentials)
+                    receipt = await self._send_with_retries(client, message)
                     self._remember(key, receipt)
                 return receipt
         finally:
             if not lock.locked() and lock.statistics().tasks_waiting == 0:
                 self._locks.pop(key, None)
+
+    def _new_client(self, account_sid: str, auth_token: str) -> Client:
+        """The SDK's client, imported and built with the first send (see the module)."""
+        from twilio.http.http_client import TwilioHttpClient  # noqa: PLC0415
+        from twilio.rest import Client  # noqa: PLC0415
+
+        # The SDK reads TWILIO_EDGE/TWILIO_REGION from os.environ unless given a
+        # mapping: an explicit empty one keeps settings.py the only reader of the
+        # environment, and an edge would rewrite the sandbox's host.
+        client = Client(
+            account_sid,
+            auth_token,
+            http_client=TwilioHttpClient(timeout=self._timeout),
+            environment={"TWILIO_EDGE": "", "TWILIO_REGION": ""},
+        )
+        if self._base_url:
+            client.api.base_url = self._base_url
+        # Two first sends at once may each build one: the one kept is as good as the other.
+        self._client = client
+        return client
 
     async def _send_with_retries(self, client: Client, message: SmsMessage) -> DeliveryReceipt:
         create = partial(
@@ -143,6 +164,8 @@ class TwilioSmsSender:
         )
 
     async def _attempt(self, create: partial[Any]) -> DeliveryReceipt:
+        import requests  # noqa: PLC0415 - loaded with the client, before any attempt
+
         try:
             instance = await anyio.to_thread.run_sync(create)
         except (TwilioRestException, TwilioServiceException) as error:
@@ -179,6 +202,9 @@ class TwilioSmsSender:
 
 def _never_connected(error: requests.exceptions.ConnectionError) -> bool:
     """Refused, unresolvable or timed out while connecting: Twilio never saw the request."""
+    import requests  # noqa: PLC0415 - loaded with the client
+    import urllib3.exceptions  # noqa: PLC0415
+
     if isinstance(error, requests.exceptions.ConnectTimeout):
         return True
     cause = error.args[0] if error.args else None

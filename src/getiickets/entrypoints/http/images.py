@@ -1,6 +1,9 @@
 """Event images are decoded before they are stored: the bytes must be an image of the
 declared type, not merely start like one (a PNG signature alone passed the storages'
 byte check). Pillow does the decoding, on a worker thread so the event loop stays free.
+
+Pillow is imported there, with the first image checked: organizers upload a few images
+in an event's life, and an API process that never sees one need not keep Pillow resident.
 """
 
 from __future__ import annotations
@@ -8,7 +11,6 @@ from __future__ import annotations
 import io
 
 import anyio.to_thread
-from PIL import Image
 
 from getiickets.domain.model.errors import UnsupportedMediaTypeError
 from getiickets.domain.model.media import media_type
@@ -30,6 +32,8 @@ async def check_image(data: bytes, content_type: str) -> None:
 
 
 def _decode(data: bytes, pillow_format: str, declared: str) -> None:
+    from PIL import Image  # noqa: PLC0415 - on first use, see above
+
     try:
         with Image.open(io.BytesIO(data), formats=[pillow_format]) as image:
             if image.width * image.height > MAX_PIXELS:
