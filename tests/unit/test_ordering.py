@@ -483,7 +483,7 @@ async def test_a_paid_order_opens_no_unit_of_work_once_its_event_is_cached(world
 
 
 class _CountedGets:
-    """The world's cache, counting reads."""
+    """The world's cache, counting reads, each answered after other tasks ran."""
 
     def __init__(self, inner: Cache) -> None:
         self._inner = inner
@@ -491,6 +491,7 @@ class _CountedGets:
 
     async def get(self, key: str) -> bytes | None:
         self.gets += 1
+        await asyncio.sleep(0)  # a round trip: other tasks run meanwhile
         return await self._inner.get(key)
 
     async def set(self, key: str, value: bytes, ttl: timedelta) -> None:
@@ -532,6 +533,19 @@ async def test_a_rush_of_paid_orders_reads_the_event_about_once_a_second(world: 
     await world.place_order(show, regular=1)
     assert reads.gets == 2
     assert await world.level(show.regular_id) == level(50, held=5)
+
+
+async def test_the_orders_in_flight_when_the_event_is_read_share_that_read(
+    world: World,
+) -> None:
+    """Defect: a burst that found no fresh copy of its event read it once per order."""
+    show = await world.a_published_event()
+    reads = _ordering_counting_reads(world)
+
+    await asyncio.gather(*(world.place_order(show, regular=1) for _ in range(8)))
+
+    assert reads.gets == 1
+    assert await world.level(show.regular_id) == level(50, held=8)
 
 
 async def test_a_ticket_type_added_a_moment_ago_sells_at_once(world: World) -> None:
