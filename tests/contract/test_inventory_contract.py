@@ -572,12 +572,13 @@ async def test_redis_lets_a_reserve_that_arrives_after_its_abandon_hold_nothing(
 
 class _CountedScripts:
     """Counts the script calls a client sends, and can freeze them (a Redis that stopped
-    answering: every call waits until the caller gives up)."""
+    answering: every call waits until the caller gives up, or until ``thawed``)."""
 
     def __init__(self, client: redis.Redis) -> None:
         self.calls = 0
         self.frozen = False
         self.sent = asyncio.Event()
+        self.thawed = asyncio.Event()
         self._evalsha = client.evalsha
         client.evalsha = self._counted  # type: ignore[method-assign]
 
@@ -585,7 +586,7 @@ class _CountedScripts:
         self.calls += 1
         self.sent.set()
         if self.frozen:
-            await asyncio.Event().wait()
+            await self.thawed.wait()
         return await self._evalsha(*args)  # type: ignore[arg-type]
 
 
@@ -648,6 +649,33 @@ async def test_redis_a_reserve_waiting_behind_a_frozen_call_gives_up_on_its_own_
         with pytest.raises(CacheUnavailableError):
             await first
     assert waited < timeout * 1.6
+
+
+@pytest.mark.redis
+async def test_redis_a_reserve_cancelled_while_it_waits_is_never_sent(
+    redis_url: str, redis_prefix: str
+) -> None:
+    facts, clock = FactsDouble(), InMemoryClock(START)
+    async with redis_client(redis_url) as client:
+        inventory = RedisInventory(client, facts, clock, prefix=redis_prefix)
+        tt = f"tt-{uuid.uuid4().hex[:12]}"
+        facts.add_ticket_type(tt, capacity=10)
+        await inventory.level(tt)
+        scripts = _CountedScripts(client)
+        scripts.frozen = True
+        first = asyncio.create_task(inventory.reserve(backend_hold(tt, "first")))
+        await scripts.sent.wait()
+        waiting = asyncio.create_task(inventory.reserve(backend_hold(tt, "waiting")))
+        await asyncio.sleep(0)  # it joins the line behind the call on its way
+
+        waiting.cancel()
+        scripts.thawed.set()
+
+        assert await first is True
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        assert scripts.calls == 1
+        assert await inventory.level(tt) == level(10, held=1)
 
 
 def backend_hold(ticket_type_id: str, hold_id: str) -> Hold:

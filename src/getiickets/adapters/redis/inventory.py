@@ -303,9 +303,13 @@ class RedisInventory:
     def timeout(self) -> float:
         return self._timeout
 
-    async def run_reserves(self, ticket_type_id: str, args: list[int | str]) -> list[int]:
-        """``_RESERVE`` for (hold id, quantity, expiry) triples of one ticket type."""
-        answers: list[int] = await self._run(self._reserve, ticket_type_id, *args)
+    async def run_reserves(
+        self, ticket_type_id: str, args: list[int | str], within: float
+    ) -> list[int]:
+        """``_RESERVE`` for (hold id, quantity, expiry) triples of one ticket type,
+        answered within ``within`` seconds, rebuilds included."""
+        async with answer_within("the inventory store", within):
+            answers: list[int] = await self._run(self._reserve, ticket_type_id, *args)
         return answers
 
     def _keys(self, ticket_type_id: str) -> list[str]:
@@ -356,6 +360,8 @@ class RedisInventory:
 class _Ask:
     hold: Hold
     answer: asyncio.Future[bool]
+    deadline: float
+    """The loop's time by which its caller must have an answer."""
 
 
 class _Reserves:
@@ -367,11 +373,12 @@ class _Reserves:
 
     * A sender task exists only while there is something to send: the first reserve of
       a quiet spell starts it, and it ends when nothing waits.
-    * Each caller waits at most the inventory's timeout from its own call, as a lone
-      reserve would: a caller whose batch is still queued behind a frozen call gives up
-      on time. A caller that gives up (a timeout, a cancellation) is taken out if its
-      hold was not sent yet; once sent, it may be held, which the caller treats as any
-      lost answer (``Ordering`` abandons it).
+    * Each caller has an answer within the inventory's timeout from its own call, as a
+      lone reserve would, without a timer of its own: a batch is given until the
+      earliest deadline among its callers, and a caller whose deadline passed while it
+      waited behind a slow call fails without being sent. A failed or cancelled caller
+      whose hold was not sent is taken out; once sent, it may be held, which the
+      caller treats as any lost answer (``Ordering`` abandons it).
     * A batch's failure (Redis unavailable, the ticket type unknown) is every one of its
       callers' failure: they asked the same store about the same ticket type.
     """
@@ -387,19 +394,18 @@ class _Reserves:
         return self._sender is not None
 
     async def reserve(self, hold: Hold) -> bool:
-        ask = _Ask(hold, asyncio.get_running_loop().create_future())
+        loop = asyncio.get_running_loop()
+        ask = _Ask(hold, loop.create_future(), loop.time() + self._inventory.timeout)
         self._waiting.append(ask)
         if self._sender is None:
             self._sender = asyncio.create_task(self._send_waiting(), name="inventory-reserves")
         try:
-            async with answer_within("the inventory store", self._inventory.timeout):
-                # Shielded: the answer belongs to the sender, and the batch is shared.
-                return await asyncio.shield(ask.answer)
+            # Not shielded: a cancelled caller cancels only its own answer, which the
+            # sender then leaves alone.
+            return await ask.answer
         except BaseException:
             if ask in self._waiting:
                 self._waiting.remove(ask)  # never sent: nothing can be held for it
-            else:
-                ask.answer.add_done_callback(_retrieved)  # nobody else will read it
             raise
 
     async def _send_waiting(self) -> None:
@@ -421,24 +427,34 @@ class _Reserves:
             self._sender = None
 
     async def _send(self, batch: list[_Ask]) -> None:
-        args: list[int | str] = []
+        now = asyncio.get_running_loop().time()
+        sending: list[_Ask] = []
         for ask in batch:
+            if ask.answer.done():
+                continue  # its caller was cancelled
+            if ask.deadline <= now:
+                _answer_failed(ask, CacheUnavailableError(_NO_ANSWER_IN_TIME))
+            else:
+                sending.append(ask)
+        if not sending:
+            return
+        args: list[int | str] = []
+        for ask in sending:
             hold = ask.hold
             args += [hold.hold_id, hold.quantity, _microseconds(hold.expires_at)]
+        within = min(ask.deadline for ask in sending) - now
         try:
-            answers = await self._inventory.run_reserves(self._ticket_type_id, args)
+            answers = await self._inventory.run_reserves(self._ticket_type_id, args, within)
         except Exception as error:
-            for ask in batch:
+            for ask in sending:
                 _answer_failed(ask, error)
             return
-        for ask, held in zip(batch, answers, strict=True):
+        for ask, held in zip(sending, answers, strict=True):
             if not ask.answer.done():
                 ask.answer.set_result(held == 1)
 
 
-def _retrieved(answer: asyncio.Future[bool]) -> None:
-    if not answer.cancelled():
-        answer.exception()
+_NO_ANSWER_IN_TIME = "the inventory store is unavailable: no answer within the timeout"
 
 
 def _answer_failed(ask: _Ask, error: BaseException) -> None:
