@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post
+import msgspec
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter, SkipValidation
 from litestar.status_codes import HTTP_302_FOUND
@@ -93,8 +94,13 @@ class OrdersController(Controller):
 
             key = request.headers.get("idempotency-key")
             if key is None:
-                # Nothing to record or replay: skip hashing who is asking.
-                return Response(await work(), status_code=201)
+                # Nothing to record or replay: skip hashing who is asking. Encoded here
+                # as ``idempotent`` encodes what it stores, without Litestar's serializer.
+                return Response(
+                    msgspec.json.encode(await work()),
+                    status_code=201,
+                    media_type=MediaType.JSON,
+                )
             return await idempotent(
                 store=services.idempotency,
                 clock=services.clock,
