@@ -17,8 +17,8 @@ from getiickets.domain.model.tickets import Ticket
 from getiickets.domain.usecases.ordering import Ordering, OrderItem, PlaceOrder
 from getiickets.domain.usecases.ticket_files import TicketFiles
 from getiickets.entrypoints.http.dependencies import (
-    identifies_caller,
     identify,
+    identify_before_the_body,
     order_access,
     provide_services,
 )
@@ -55,7 +55,7 @@ class OrdersController(Controller):
         operation_id="placeOrder",
         status_code=201,
         responses=documented(400, 401, 403, 404, 409, 422, 503),
-        guards=[identifies_caller],
+        before_request=identify_before_the_body,
     )
     async def place_order(
         self,
@@ -65,7 +65,7 @@ class OrdersController(Controller):
     ) -> Response[Any]:
         # The rush's route declares no dependencies: Litestar resolved the four it named
         # in an anyio task group, a task each (a tenth of its CPU), and even one batch of
-        # one costs a signature check. The guard has identified the caller already.
+        # one costs a signature check. ``identify_before_the_body`` has identified the caller already.
         services = provide_services(request.app.state)
         actor = await identify(request)
         waiting_room, ordering = services.waiting_room, services.ordering
