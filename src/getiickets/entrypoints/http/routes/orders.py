@@ -64,8 +64,8 @@ class OrdersController(Controller):
         data: JSONBody[PlaceOrderBody],
     ) -> Response[Any]:
         # The rush's route declares no dependencies: Litestar resolved the four it named
-        # in an anyio task group, a task each (a tenth of its CPU), and even one batch of
-        # one costs a signature check. ``identify_before_the_body`` has identified the caller already.
+        # in an anyio task group, a task each (a tenth of its CPU), and even a batch of
+        # one costs a signature check. The hook has identified the caller already.
         services = provide_services(request.app.state)
         actor = await identify(request)
         waiting_room, ordering = services.waiting_room, services.ordering
