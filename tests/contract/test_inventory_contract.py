@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from getiickets.adapters.memory import InMemoryClock, InMemoryInventory
 from getiickets.adapters.redis.inventory import IDLE_TTL, RedisInventory
 from getiickets.adapters.sqlalchemy.engine import create_engine
 from getiickets.adapters.sqlalchemy.inventory import SqlAlchemyInventory
-from getiickets.domain.model.errors import NotFoundError
+from getiickets.domain.model.errors import CacheUnavailableError, NotFoundError
 from getiickets.domain.model.inventory import Confirmation, Hold, StockLevel
 from getiickets.ports.inventory import Inventory
 from tests.contract.hot_state_backends import (
@@ -567,6 +568,118 @@ async def test_redis_lets_a_reserve_that_arrives_after_its_abandon_hold_nothing(
         clock.advance(TTL)
         await inventory.level(tt)
         assert await client.zcard(f"{redis_prefix}inv:{{tt:{tt}}}:abandoned") == 0
+
+
+class _CountedScripts:
+    """Counts the script calls a client sends, and can freeze them (a Redis that stopped
+    answering: every call waits until the caller gives up, or until ``thawed``)."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.calls = 0
+        self.frozen = False
+        self.sent = asyncio.Event()
+        self.thawed = asyncio.Event()
+        self._evalsha = client.evalsha
+        client.evalsha = self._counted  # type: ignore[method-assign]
+
+    async def _counted(self, *args: object) -> object:
+        self.calls += 1
+        self.sent.set()
+        if self.frozen:
+            await self.thawed.wait()
+        return await self._evalsha(*args)  # type: ignore[arg-type]
+
+
+@pytest.mark.redis
+async def test_redis_sends_the_reserves_of_a_rush_in_few_script_calls(
+    redis_url: str, redis_prefix: str
+) -> None:
+    """Defect: one script call (a round trip, and a reclaim of lapsed holds) per hold.
+    Reserves that arrive while a call is on its way now go in the next one, each
+    answered as if alone."""
+    facts, clock = FactsDouble(), InMemoryClock(START)
+    async with redis_client(redis_url) as client:
+        inventory = RedisInventory(client, facts, clock, prefix=redis_prefix)
+        tt = f"tt-{uuid.uuid4().hex[:12]}"
+        facts.add_ticket_type(tt, capacity=60)
+        await inventory.level(tt)
+        scripts = _CountedScripts(client)
+        again = Hold(hold_id="again", ticket_type_id=tt, quantity=2, expires_at=START + TTL)
+        holds = [
+            Hold(hold_id=f"h{i}", ticket_type_id=tt, quantity=1, expires_at=START + TTL)
+            for i in range(100)
+        ]
+
+        taken = await asyncio.gather(
+            inventory.reserve(again),
+            *(inventory.reserve(hold) for hold in holds),
+            inventory.reserve(again),  # the same hold twice in one call: counted once
+        )
+
+        assert scripts.calls <= 3
+        assert taken[0] is True
+        assert taken[-1] is True
+        assert taken[1:-1] == [True] * 58 + [False] * 42  # in the order they were asked
+        assert await inventory.level(tt) == level(60, held=60)
+
+
+@pytest.mark.redis
+async def test_redis_a_reserve_waiting_behind_a_frozen_call_gives_up_on_its_own_time(
+    redis_url: str, redis_prefix: str
+) -> None:
+    """A gathered reserve waits at most the inventory's timeout, as a lone call does,
+    not the frozen call ahead of it and then its own."""
+    facts, clock = FactsDouble(), InMemoryClock(START)
+    timeout = 0.5
+    async with redis_client(redis_url) as client:
+        inventory = RedisInventory(client, facts, clock, prefix=redis_prefix, timeout=timeout)
+        tt = f"tt-{uuid.uuid4().hex[:12]}"
+        facts.add_ticket_type(tt, capacity=10)
+        await inventory.level(tt)
+        scripts = _CountedScripts(client)
+        scripts.frozen = True
+        first = asyncio.create_task(inventory.reserve(backend_hold(tt, "first")))
+        await scripts.sent.wait()
+
+        started = time.monotonic()
+        with pytest.raises(CacheUnavailableError):
+            await inventory.reserve(backend_hold(tt, "second"))
+        waited = time.monotonic() - started
+
+        with pytest.raises(CacheUnavailableError):
+            await first
+    assert waited < timeout * 1.6
+
+
+@pytest.mark.redis
+async def test_redis_a_reserve_cancelled_while_it_waits_is_never_sent(
+    redis_url: str, redis_prefix: str
+) -> None:
+    facts, clock = FactsDouble(), InMemoryClock(START)
+    async with redis_client(redis_url) as client:
+        inventory = RedisInventory(client, facts, clock, prefix=redis_prefix)
+        tt = f"tt-{uuid.uuid4().hex[:12]}"
+        facts.add_ticket_type(tt, capacity=10)
+        await inventory.level(tt)
+        scripts = _CountedScripts(client)
+        scripts.frozen = True
+        first = asyncio.create_task(inventory.reserve(backend_hold(tt, "first")))
+        await scripts.sent.wait()
+        waiting = asyncio.create_task(inventory.reserve(backend_hold(tt, "waiting")))
+        await asyncio.sleep(0)  # it joins the line behind the call on its way
+
+        waiting.cancel()
+        scripts.thawed.set()
+
+        assert await first is True
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        assert scripts.calls == 1
+        assert await inventory.level(tt) == level(10, held=1)
+
+
+def backend_hold(ticket_type_id: str, hold_id: str) -> Hold:
+    return Hold(hold_id=hold_id, ticket_type_id=ticket_type_id, quantity=1, expires_at=START + TTL)
 
 
 async def test_redis_lets_an_idle_ticket_types_keys_expire(

@@ -70,6 +70,23 @@ def test_malformed_json_is_a_400_problem(api: Api) -> None:
         expect_problem(response, 400, "malformed_json")
 
 
+def test_an_order_with_a_token_that_stopped_working_is_401_whatever_its_body(api: Api) -> None:
+    """The caller is identified before the body is read: a client with an expired
+    session learns that first, not what its body lacks."""
+    buyer = api.register("buyer")
+    api.call("POST", "/api/v1/auth/logout", token=buyer.token, expect=204)
+
+    for body in ({"event_id": "x"}, {"items": "none"}, []):
+        response = api.call("POST", "/api/v1/orders", token=buyer.token, json=body)
+        expect_problem(response, 401, "unauthenticated")
+    malformed = api.http.post(
+        "/api/v1/orders",
+        content=b'{"event_id": ',
+        headers={"content-type": "application/json", "authorization": f"Bearer {buyer.token}"},
+    )
+    expect_problem(malformed, 401, "unauthenticated")
+
+
 def test_validation_errors_name_the_field(api: Api) -> None:
     organizer = api.register("organizer")
     event = api.create_event(organizer, paid_and_free())

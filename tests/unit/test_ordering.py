@@ -22,8 +22,14 @@ from getiickets.domain.model.notifications import Channel, MessageStatus, Templa
 from getiickets.domain.model.orders import Buyer, Order, OrderStatus
 from getiickets.domain.model.tickets import TicketStatus
 from getiickets.domain.usecases.access import OrderAccess
-from getiickets.domain.usecases.catalog import CreateEvent, NewTicketType
-from getiickets.domain.usecases.ordering import Ordering, OrderItem, PlaceOrder
+from getiickets.domain.usecases.catalog import CreateEvent, NewTicketType, UpdateEvent
+from getiickets.domain.usecases.ordering import (
+    ON_SALE_MEMO_TTL,
+    Ordering,
+    OrderItem,
+    PlaceOrder,
+)
+from getiickets.ports.hot_state import Cache
 from getiickets.ports.order_book import OrderBook
 from getiickets.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from tests.unit.world import GUEST, World, by_token
@@ -474,6 +480,129 @@ async def test_a_paid_order_opens_no_unit_of_work_once_its_event_is_cached(world
 
     assert units.opened == 0
     assert (await world.stored_order(placed.order.id)).status is OrderStatus.PENDING
+
+
+class _CountedGets:
+    """The world's cache, counting reads, each answered after other tasks ran."""
+
+    def __init__(self, inner: Cache) -> None:
+        self._inner = inner
+        self.gets = 0
+
+    async def get(self, key: str) -> bytes | None:
+        self.gets += 1
+        await asyncio.sleep(0)  # a round trip: other tasks run meanwhile
+        return await self._inner.get(key)
+
+    async def set(self, key: str, value: bytes, ttl: timedelta) -> None:
+        await self._inner.set(key, value, ttl)
+
+    async def delete(self, *keys: str) -> None:
+        await self._inner.delete(*keys)
+
+    async def incr(self, key: str) -> int:
+        return await self._inner.incr(key)
+
+
+def _ordering_counting_reads(world: World) -> _CountedGets:
+    counted = _CountedGets(world.cache)
+    world.ordering = Ordering(
+        uow=world.uow,
+        inventory=world.inventory,
+        issuance=world.issuance,
+        clock=world.clock,
+        ids=world.ids,
+        orders=world.orders,
+        cache=counted,
+    )
+    return counted
+
+
+async def test_a_rush_of_paid_orders_reads_the_event_about_once_a_second(world: World) -> None:
+    """Defect: every order read its event from the cache, a Redis round trip each."""
+    show = await world.a_published_event()
+    reads = _ordering_counting_reads(world)
+    await world.place_order(show, regular=1)
+    assert reads.gets == 1
+
+    for _ in range(3):
+        await world.place_order(show, regular=1)
+    assert reads.gets == 1
+
+    world.clock.advance(ON_SALE_MEMO_TTL)
+    await world.place_order(show, regular=1)
+    assert reads.gets == 2
+    assert await world.level(show.regular_id) == level(50, held=5)
+
+
+async def test_the_orders_in_flight_when_the_event_is_read_share_that_read(
+    world: World,
+) -> None:
+    """Defect: a burst that found no fresh copy of its event read it once per order."""
+    show = await world.a_published_event()
+    reads = _ordering_counting_reads(world)
+
+    await asyncio.gather(*(world.place_order(show, regular=1) for _ in range(8)))
+
+    assert reads.gets == 1
+    assert await world.level(show.regular_id) == level(50, held=8)
+
+
+async def test_a_ticket_type_added_a_moment_ago_sells_at_once(world: World) -> None:
+    show = await world.a_published_event()
+    _ordering_counting_reads(world)
+    await world.place_order(show, regular=1)
+
+    added = await world.catalog.add_ticket_type(
+        show.organizer,
+        show.event_id,
+        NewTicketType(name="VIP", price=Money.parse("20000.00"), capacity=5),
+    )
+    placed = await world.place_items(show.event_id, {added.ticket_type.id: 2})
+
+    assert [line.name for line in placed.order.lines] == ["VIP"]
+    assert await world.level(added.ticket_type.id) == level(5, held=2)
+
+
+async def test_an_event_published_a_moment_after_a_refused_order_sells_at_once(
+    world: World,
+) -> None:
+    organizer = await world.an_organizer()
+    draft = await world.catalog.create_event(
+        organizer.actor,
+        CreateEvent(
+            title="Soon",
+            starts_at=world.clock.now() + timedelta(days=3),
+            ticket_types=(NewTicketType(name="Regular", price=Money.parse("10.00"), capacity=5),),
+        ),
+    )
+    _ordering_counting_reads(world)
+    ticket_type_id = draft.ticket_types[0].ticket_type.id
+    with pytest.raises(SalesClosedError):
+        await world.place_items(draft.event.id, {ticket_type_id: 1})
+
+    await world.catalog.publish_event(organizer.actor, draft.event.id)
+    placed = await world.place_items(draft.event.id, {ticket_type_id: 1})
+
+    assert placed.order.status is OrderStatus.PENDING
+
+
+async def test_a_free_order_confirms_with_the_event_as_edited_a_moment_ago(world: World) -> None:
+    """Its tickets are issued at once, and their message carries the event's title."""
+    show = await world.a_published_event()
+    _ordering_counting_reads(world)
+    await world.place_order(show, regular=1)
+
+    await world.catalog.update_event(
+        show.organizer, show.event_id, UpdateEvent(title="Lagos Jazz Night (moved indoors)")
+    )
+    placed = await world.place_order(show, community=1)
+
+    messages = await world.outbox(placed.order.id)
+    assert messages
+    assert {message.data["event_title"] for message in messages} == {
+        "Lagos Jazz Night (moved indoors)"
+    }
 
 
 class _CancelledBook:

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -54,6 +55,10 @@ from getiickets.ports.inventory import StockFactsSource
 NEEDS_REBUILD = -1
 IDLE_TTL = timedelta(days=30)
 MAX_REBUILDS = 3
+MAX_GATHERED = 200
+"""Reserves per script call at most: one call of that size keeps Redis busy well under
+a millisecond, so other clients' commands wait no longer than that behind it."""
+_GATHERED_TYPES = 10_000
 """Rebuilds one call may do; more means the keys keep vanishing (a flush loop, eviction)."""
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -89,19 +94,26 @@ def _script(body: str) -> str:
     )
 
 
-# ARGV: now, hold id, quantity, expiry. 1: held (or already held), 0: nothing held.
+# ARGV: now, then (hold id, quantity, expiry) per hold. One answer per hold, in order,
+# each as if reserved alone: 1 held (or already held), 0 nothing held.
 _RESERVE = _script(
     """
-local id, quantity, expiry = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
-if redis.call('ZSCORE', abandoned, id) then return 0 end
-if redis.call('ZSCORE', holds, id) then return 1 end
-if redis.call('HEXISTS', confirmed, id) == 1 then return 0 end
-if expiry <= tonumber(now) then return 0 end
-if tonumber(redis.call('HGET', meta, 'available')) < quantity then return 0 end
-redis.call('ZADD', holds, expiry, id)
-redis.call('HSET', quantities, id, quantity)
-redis.call('HINCRBY', meta, 'available', -quantity)
-return 1
+local function reserve(id, quantity, expiry)
+  if redis.call('ZSCORE', abandoned, id) then return 0 end
+  if redis.call('ZSCORE', holds, id) then return 1 end
+  if redis.call('HEXISTS', confirmed, id) == 1 then return 0 end
+  if expiry <= tonumber(now) then return 0 end
+  if tonumber(redis.call('HGET', meta, 'available')) < quantity then return 0 end
+  redis.call('ZADD', holds, expiry, id)
+  redis.call('HSET', quantities, id, quantity)
+  redis.call('HINCRBY', meta, 'available', -quantity)
+  return 1
+end
+local answers = {}
+for i = 2, #ARGV, 3 do
+  answers[#answers + 1] = reserve(ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]))
+end
+return answers
 """
 )
 
@@ -234,16 +246,16 @@ class RedisInventory:
         self._level = client.register_script(_LEVEL)
         self._init = client.register_script(_INIT)
         self._loading: dict[str, asyncio.Lock] = {}
+        self._reserves: dict[str, _Reserves] = {}
 
     async def reserve(self, hold: Hold) -> bool:
-        held = await self._run(
-            self._reserve,
-            hold.ticket_type_id,
-            hold.hold_id,
-            hold.quantity,
-            _microseconds(hold.expires_at),
-        )
-        return bool(held == 1)
+        """Gathered with the other reserves of its ticket type (see ``_Reserves``)."""
+        reserves = self._reserves.get(hold.ticket_type_id)
+        if reserves is None:
+            if len(self._reserves) >= _GATHERED_TYPES:
+                self._reserves = {tt: r for tt, r in self._reserves.items() if r.busy}
+            reserves = self._reserves[hold.ticket_type_id] = _Reserves(self, hold.ticket_type_id)
+        return await reserves.reserve(hold)
 
     async def release(self, ticket_type_id: str, hold_id: str) -> None:
         await self._run(self._release, ticket_type_id, hold_id)
@@ -287,6 +299,19 @@ class RedisInventory:
             for ticket_type_id, result in zip(wanted, results, strict=True)
         }
 
+    @property
+    def timeout(self) -> float:
+        return self._timeout
+
+    async def run_reserves(
+        self, ticket_type_id: str, args: list[int | str], within: float
+    ) -> list[int]:
+        """``_RESERVE`` for (hold id, quantity, expiry) triples of one ticket type,
+        answered within ``within`` seconds, rebuilds included."""
+        async with answer_within("the inventory store", within):
+            answers: list[int] = await self._run(self._reserve, ticket_type_id, *args)
+        return answers
+
     def _keys(self, ticket_type_id: str) -> list[str]:
         base = f"{self._prefix}inv:{{tt:{ticket_type_id}}}:"
         return [
@@ -329,3 +354,109 @@ class RedisInventory:
             args = _init_args(facts, self._clock.now())
             async with answer_within("the inventory store", self._timeout):
                 await self._init(keys=keys, args=args)
+
+
+@dataclass(eq=False)
+class _Ask:
+    hold: Hold
+    answer: asyncio.Future[bool]
+    deadline: float
+    """The loop's time by which its caller must have an answer."""
+
+
+class _Reserves:
+    """The reserves of one ticket type, gathered: while one script call is on its way,
+    the reserves that arrive wait, and the next call carries them all (``_RESERVE``
+    takes many holds, each answered as if alone). Under a rush that is one round trip
+    and one reclaim of lapsed holds per batch instead of per order, as the order book
+    gathers commits; alone, a reserve goes at once.
+
+    * A sender task exists only while there is something to send: the first reserve of
+      a quiet spell starts it, and it ends when nothing waits.
+    * Each caller has an answer within the inventory's timeout from its own call, as a
+      lone reserve would, without a timer of its own: a batch is given until the
+      earliest deadline among its callers, and a caller whose deadline passed while it
+      waited behind a slow call fails without being sent. A failed or cancelled caller
+      whose hold was not sent is taken out; once sent, it may be held, which the
+      caller treats as any lost answer (``Ordering`` abandons it).
+    * A batch's failure (Redis unavailable, the ticket type unknown) is every one of its
+      callers' failure: they asked the same store about the same ticket type.
+    """
+
+    def __init__(self, inventory: RedisInventory, ticket_type_id: str) -> None:
+        self._inventory = inventory
+        self._ticket_type_id = ticket_type_id
+        self._waiting: list[_Ask] = []
+        self._sender: asyncio.Task[None] | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self._sender is not None
+
+    async def reserve(self, hold: Hold) -> bool:
+        loop = asyncio.get_running_loop()
+        ask = _Ask(hold, loop.create_future(), loop.time() + self._inventory.timeout)
+        self._waiting.append(ask)
+        if self._sender is None:
+            self._sender = asyncio.create_task(self._send_waiting(), name="inventory-reserves")
+        try:
+            # Not shielded: a cancelled caller cancels only its own answer, which the
+            # sender then leaves alone.
+            return await ask.answer
+        except BaseException:
+            if ask in self._waiting:
+                self._waiting.remove(ask)  # never sent: nothing can be held for it
+            raise
+
+    async def _send_waiting(self) -> None:
+        batch: list[_Ask] = []
+        try:
+            # No await between the emptiness check and the end of the task, so a reserve
+            # that arrives meanwhile either is seen here or starts a new sender.
+            while self._waiting:
+                batch, self._waiting = self._waiting[:MAX_GATHERED], self._waiting[MAX_GATHERED:]
+                await self._send(batch)
+        except BaseException:
+            # Only the loop shutting down cancels the sender: the holds may have been
+            # sent, so their callers get what a lost answer gives, never silence.
+            for ask in [*batch, *self._waiting]:
+                _answer_failed(ask, CacheUnavailableError("the inventory sender stopped"))
+            self._waiting = []
+            raise
+        finally:
+            self._sender = None
+
+    async def _send(self, batch: list[_Ask]) -> None:
+        now = asyncio.get_running_loop().time()
+        sending: list[_Ask] = []
+        for ask in batch:
+            if ask.answer.done():
+                continue  # its caller was cancelled
+            if ask.deadline <= now:
+                _answer_failed(ask, CacheUnavailableError(_NO_ANSWER_IN_TIME))
+            else:
+                sending.append(ask)
+        if not sending:
+            return
+        args: list[int | str] = []
+        for ask in sending:
+            hold = ask.hold
+            args += [hold.hold_id, hold.quantity, _microseconds(hold.expires_at)]
+        within = min(ask.deadline for ask in sending) - now
+        try:
+            answers = await self._inventory.run_reserves(self._ticket_type_id, args, within)
+        except Exception as error:
+            for ask in sending:
+                _answer_failed(ask, error)
+            return
+        for ask, held in zip(sending, answers, strict=True):
+            if not ask.answer.done():
+                ask.answer.set_result(held == 1)
+
+
+_NO_ANSWER_IN_TIME = "the inventory store is unavailable: no answer within the timeout"
+
+
+def _answer_failed(ask: _Ask, error: BaseException) -> None:
+    if not ask.answer.done():
+        ask.answer.set_exception(error)

@@ -17,16 +17,28 @@ whose adapter carries many orders per commit. A cached event can only be stale t
 safe way: what ordering checks (published, the types' prices, limits and sales
 windows) never changes once set, except a draft becoming published and types being
 added, and a stale copy of those refuses an order rather than taking a wrong one.
+
+Before even the read cache, each process keeps the events it has just sold from for
+``ON_SALE_MEMO_TTL`` (a Redis round trip per order saved). Only a published event that
+has every ticket type ordered is answered from it: whatever ordering decides from such
+a copy, a fresh read would decide too (no use case unpublishes an event or changes a
+ticket type). Anything else (a draft, a type the copy lacks) goes to the read cache, so
+an event published or a type added a moment ago sells at once. A free order, whose
+tickets are issued at once with the event's (editable) title and venue on them, reads
+the event afresh.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import msgspec
 
 from getiickets.domain.model.accounts import normalize_email, normalize_phone
+from getiickets.domain.model.catalog import EventStatus
 from getiickets.domain.model.errors import (
     CacheUnavailableError,
     DatabaseUnavailableError,
@@ -53,7 +65,7 @@ from getiickets.domain.usecases.holds import confirm_sold, release_holds
 from getiickets.domain.usecases.retrying import retry_on_conflict
 
 if TYPE_CHECKING:
-    from datetime import datetime, timedelta
+    from datetime import datetime
 
     from getiickets.domain.model.catalog import Event
     from getiickets.domain.usecases.issuance import TicketIssuance
@@ -62,6 +74,13 @@ if TYPE_CHECKING:
     from getiickets.ports.inventory import Inventory
     from getiickets.ports.order_book import OrderBook
     from getiickets.ports.unit_of_work import UnitOfWorkFactory
+
+
+ON_SALE_MEMO_TTL = timedelta(seconds=1)
+"""How long a process answers orders from an event it has just read. Short because
+nothing should outlive a change a future use case may make (a cancellation), and long
+enough that a rush reads each event about once a second per process."""
+_MEMO_LIMIT = 10_000
 
 
 class OrderItem(msgspec.Struct, frozen=True, kw_only=True):
@@ -107,10 +126,13 @@ class Ordering:
         self._reservation_ttl = reservation_ttl
         self._orders = orders
         self._events = EventCache(uow=uow, cache=cache) if cache is not None else None
+        self._on_sale: dict[str, tuple[Event, datetime]] = {}
+        self._reading: dict[str, asyncio.Future[Event | None]] = {}
 
     async def place_order(self, command: PlaceOrder) -> PlacedOrder:
         now = self._clock.now()
-        event = await self._event(command.event_id)
+        memo = self._memo_on_sale(command, now)
+        event = memo or await self._event(command.event_id, now)
         if event is None:
             raise NotFoundError("event not found")
         lines = self._lines(event, command.items, now)
@@ -133,6 +155,10 @@ class Ordering:
             expires_at=now + self._reservation_ttl,
             access_token_digest=digest_token(access_token),
         )
+        if order.is_free and memo is not None:
+            # A free order's tickets are issued now and carry the event's title, venue
+            # and times, which organizers may edit: those come from a fresh read.
+            event = await self._event(event.id, now) or event
         holds = [
             Hold(
                 hold_id=line.hold_id,
@@ -229,11 +255,40 @@ class Ordering:
             await self._abandon(tried)
             raise
 
-    async def _event(self, event_id: str) -> Event | None:
+    def _memo_on_sale(self, command: PlaceOrder, now: datetime) -> Event | None:
+        """The event as read less than ``ON_SALE_MEMO_TTL`` ago, if published and
+        offering every type ordered (see the module's docstring); else None."""
+        memo = self._on_sale.get(command.event_id)
+        if memo is None or now - memo[1] >= ON_SALE_MEMO_TTL:
+            return None
+        event = memo[0]
+        offered = {ticket_type.id for ticket_type in event.ticket_types}
+        if all(item.ticket_type_id in offered for item in command.items):
+            return event
+        return None
+
+    async def _event(self, event_id: str, now: datetime) -> Event | None:
+        """Read once for every order that asks meanwhile: in a rush the whole burst in
+        flight finds the memo stale at the same moment."""
+        reading = self._reading.get(event_id)
+        if reading is None:
+            reading = asyncio.ensure_future(self._read_event(event_id, now))
+            self._reading[event_id] = reading
+            reading.add_done_callback(lambda _: self._reading.pop(event_id, None))
+        # Shielded: one caller giving up (a client gone) must not cancel the others' read.
+        return await asyncio.shield(reading)
+
+    async def _read_event(self, event_id: str, now: datetime) -> Event | None:
         if self._events is not None:
-            return await self._events.get(event_id)
-        async with self._uow() as uow:
-            return await uow.events.get(event_id)
+            event = await self._events.get(event_id)
+        else:
+            async with self._uow() as uow:
+                event = await uow.events.get(event_id)
+        if event is not None and event.status is EventStatus.PUBLISHED:
+            if len(self._on_sale) >= _MEMO_LIMIT:
+                self._on_sale.clear()
+            self._on_sale[event_id] = (event, now)
+        return event
 
     async def _store(self, order: Order, event: Event, now: datetime) -> list[Ticket]:
         if not order.is_free and self._orders is not None:

@@ -130,6 +130,16 @@ async def identifies_caller(connection: Connection, _: BaseRouteHandler) -> None
     await identify(connection)
 
 
+async def identify_before_the_body(request: Request[Any, Any, Any]) -> None:
+    """``identifies_caller`` as a ``before_request`` hook, for a rush's hot route.
+
+    Litestar runs it, as it runs guards, before the body is read, so a bad token is a
+    401 whatever the body; but a guard costs a copy of the handler per request, which
+    was a tenth of the order route's CPU. Returns None: the handler runs next.
+    """
+    await identify(request)
+
+
 async def requires_sign_in(connection: Connection, _: BaseRouteHandler) -> None:
     signed_in(await identify(connection))
 
