@@ -67,7 +67,7 @@ def fast_join(app: ASGIApp) -> ASGIApp:
 async def _join(scope: Scope, joining: JoinQueueBody) -> bytes:
     """What the route's handler does, with what Litestar would have given it."""
     services = provide_services(scope["app"].state)
-    event = await services.catalog.visible_event(scope["path_params"][EVENT_ID_PARAMETER])
+    event = await services.catalog.published_event(scope["path_params"][EVENT_ID_PARAMETER])
     client = scope.get("client")
     status = await services.waiting_room.join(
         event, joining.email, client[0] if client else "unknown"

@@ -89,7 +89,7 @@ class EventQueueController(Controller):
         catalog: NamedDependency[Catalog],
         waiting_room: NamedDependency[WaitingRoom],
     ) -> QueueStatusOut:
-        event = await catalog.visible_event(event_id)
+        event = await catalog.published_event(event_id)
         client = request.client.host if request.client else "unknown"
         return queue_status_view(await waiting_room.join(event, data.email, client))
 
