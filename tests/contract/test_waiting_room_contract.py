@@ -399,6 +399,31 @@ async def test_concurrent_joins_take_their_places_in_the_order_they_were_called(
     assert [waited for spot in spots for waited in spot.step.waited_us] == [0]
 
 
+async def test_concurrent_early_joins_are_placed_by_their_draws(
+    line: tuple[WaitingLine, Lose],
+) -> None:
+    waiting_line, _ = line
+    opens = START + 60 * SECOND
+    await waiting_line.open(EVENT, pace(START, opens_at_us=opens))
+    draws = random.Random(5).sample(range(1000), 40)
+    spots = await asyncio.gather(
+        *(
+            join_as(waiting_line, f"e{n:03d}", f"m{n}", pace(START, opens_at_us=opens), draw=draw)
+            for n, draw in enumerate(draws)
+        )
+    )
+    assert [spot.score for spot in spots] == draws
+    assert {spot.arrival_us for spot in spots} == {opens}
+    # Everyone's place is the rank of their draw among all the draws.
+    ranks = {draw: rank for rank, draw in enumerate(sorted(draws))}
+    looked = [
+        await waiting_line.look(EVENT, place(spot), pace(START, opens_at_us=opens))
+        for spot in spots
+    ]
+    assert [spot.ahead for spot in looked] == [ranks[draw] for draw in draws]
+    assert not any(spot.admitted for spot in looked)
+
+
 async def test_an_unreachable_line_refuses_every_concurrent_join() -> None:
     client = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
     unreachable = RedisWaitingLine(client, timeout=1)

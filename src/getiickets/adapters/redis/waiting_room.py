@@ -180,26 +180,43 @@ if not any then
   return answers
 end
 local lapsed = prepare()
-local ids = {{}}
+-- One call's joins share one ``now``: early or not is the same for all of them, and
+-- their writes go in one command per key, after the loop.
+local early = redis.call('HGET', meta, 'opened') ~= '1' and now < not_before
+local sequence = tonumber(redis.call('HGET', meta, 'sequence'))
+local ids, added, by_email = {{}}, {{}}, {{}}
+local scored, arrived, emailed = {{}}, {{}}, {{}}
 for j = 1, joins do
   if refused[j] == 0 then
     local at = 8 + (j - 1) * {_JOIN_ARGS}
     local id, email = ARGV[at + 1], ARGV[at + 2]
-    local existing = redis.call('HGET', emails, email)
-    if existing and live(existing) then
+    -- Added earlier in this call: still waiting, so live.
+    local existing = by_email[email]
+    if not existing then
+      existing = redis.call('HGET', emails, email)
+      if existing and not live(existing) then existing = nil end
+    end
+    if existing then
       id = existing
     else
-      local early = redis.call('HGET', meta, 'opened') ~= '1' and now < not_before
-      if early then
-        redis.call('ZADD', line, ARGV[at + 4], id)
-        redis.call('HSET', arrivals, id, n(not_before))
-      else
-        append(id)
+      local score, arrival = ARGV[at + 4], n(not_before)
+      if not early then
+        sequence = sequence + 1
+        score, arrival = n(LATE + sequence), n(now)
       end
-      redis.call('HSET', emails, email, id)
+      scored[#scored + 1], scored[#scored + 2] = score, id
+      arrived[#arrived + 1], arrived[#arrived + 2] = id, arrival
+      emailed[#emailed + 1], emailed[#emailed + 2] = email, id
+      by_email[email], added[j] = id, {{score, arrival}}
     end
     ids[j] = id
   end
+end
+if #scored > 0 then
+  redis.call('ZADD', line, unpack(scored))
+  redis.call('HSET', arrivals, unpack(arrived))
+  redis.call('HSET', emails, unpack(emailed))
+  redis.call('HSET', meta, 'sequence', n(sequence))
 end
 local waited = admit_step()
 local step = {{n(lapsed)}}
@@ -207,11 +224,22 @@ for i = 1, #waited do step[i + 1] = waited[i] end
 answers[1] = step
 local frontier = tonumber(redis.call('HGET', meta, 'frontier'))
 local waiting = n(redis.call('ZCARD', line) - frontier)
+local next_at = redis.call('HGET', meta, 'next_at')
 for j = 1, joins do
-  if refused[j] == 0 then
-    answers[j + 1] = standing(ids[j], frontier, waiting)
-  else
+  if refused[j] ~= 0 then
     answers[j + 1] = {{refused[j]}}
+  elseif added[j] then
+    -- Just added: its score and arrival are known and nothing used it yet.
+    local id = ids[j]
+    local rank = redis.call('ZRANK', line, id)
+    local answer = {{id, added[j][1], added[j][2], n(rank - frontier), '0', '', '0', next_at,
+      '0', waiting}}
+    if rank < frontier then
+      answer[4], answer[5], answer[6] = '0', '1', redis.call('HGET', admitted, id)
+    end
+    answers[j + 1] = answer
+  else
+    answers[j + 1] = standing(ids[j], frontier, waiting)
   end
 end
 return finish(answers)
