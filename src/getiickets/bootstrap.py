@@ -58,7 +58,7 @@ from getiickets.domain.usecases.waiting_room import DEFAULT_JOINS_PER_CLIENT, Wa
 if TYPE_CHECKING:
     from getiickets.ports.clock import Clock, IdGenerator
     from getiickets.ports.files import FileStorage, TicketRenderer
-    from getiickets.ports.hot_state import Cache, RateLimiter, SessionStore
+    from getiickets.ports.hot_state import Cache, SessionStore
     from getiickets.ports.inventory import Inventory
     from getiickets.ports.notifications import Mailer, MessageComposer, SmsSender
     from getiickets.ports.order_book import OrderBook
@@ -127,7 +127,6 @@ def bootstrap(
     queue_settings: QueueSettingsStore,
     waiting_line: WaitingLine,
     sealer: TokenSealer,
-    limiter: RateLimiter,
     clock: Clock,
     ids: IdGenerator,
     callback_url: str,
@@ -198,7 +197,6 @@ def bootstrap(
             settings=queue_settings,
             line=waiting_line,
             sealer=sealer,
-            limiter=limiter,
             clock=clock,
             ids=ids,
             page_url=queue_page_url,
@@ -294,7 +292,6 @@ class InMemoryGetiickets:
             queue_settings=self.queue_settings,
             waiting_line=self.waiting_line,
             sealer=self.sealer,
-            limiter=self.limiter,
             clock=self.clock,
             ids=self.ids,
             callback_url=f"{self._base_url}/payments/callback",

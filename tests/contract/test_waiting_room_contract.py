@@ -7,6 +7,7 @@ gone (the fake: ``lose_state``).
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
@@ -26,7 +27,7 @@ from getiickets.domain.model.waiting_room import (
     admit,
     to_us,
 )
-from getiickets.ports.waiting_room import Claim, Spot, WaitingLine
+from getiickets.ports.waiting_room import Claim, JoinLimits, JoinRefused, Spot, WaitingLine
 from tests.contract.hot_state_backends import delete_prefixed, redis_client
 
 START = to_us(datetime(2030, 1, 1, 12, 0, tzinfo=UTC))
@@ -34,6 +35,7 @@ SECOND = 1_000_000
 EVENT = "evt-1"
 
 Lose = Callable[[], Awaitable[None]]
+AMPLE = JoinLimits(per_email=1000, per_client=1_000_000, window_us=60 * SECOND)
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -78,13 +80,30 @@ def pace(
 async def join(
     waiting_line: WaitingLine, n: int, now_us: int, *, draw: int = 0, **kw: object
 ) -> Spot:
-    return await waiting_line.join(
+    return await join_as(waiting_line, f"e{n:05d}", f"mail{n}", pace(now_us, **kw), draw=draw)  # type: ignore[arg-type]
+
+
+async def join_as(
+    waiting_line: WaitingLine,
+    entry_id: str,
+    email_key: str,
+    at: Pace,
+    *,
+    client: str = "client",
+    draw: int = 0,
+    limits: JoinLimits = AMPLE,
+) -> Spot:
+    joined = await waiting_line.join(
         EVENT,
-        entry_id=f"e{n:05d}",
-        email_key=f"mail{n}",
+        entry_id=entry_id,
+        email_key=email_key,
+        client_key=client,
         draw=draw,
-        pace=pace(now_us, **kw),  # type: ignore[arg-type]
+        limits=limits,
+        pace=at,
     )
+    assert isinstance(joined, Spot)
+    return joined
 
 
 def place(spot: Spot) -> QueuePlace:
@@ -181,14 +200,10 @@ async def test_the_same_email_keeps_its_place_until_its_admission_ends(
     waiting_line, _ = line
     await waiting_line.open(EVENT, pace(START))
     admitted = await join(waiting_line, 1, START, session_minutes=1)
-    again = await waiting_line.join(
-        EVENT, entry_id="other", email_key="mail1", draw=0, pace=pace(START, session_minutes=1)
-    )
+    again = await join_as(waiting_line, "other", "mail1", pace(START, session_minutes=1))
     assert again.entry_id == admitted.entry_id
     after = START + MINUTE_US + 1
-    rejoined = await waiting_line.join(
-        EVENT, entry_id="other", email_key="mail1", draw=0, pace=pace(after, session_minutes=1)
-    )
+    rejoined = await join_as(waiting_line, "other", "mail1", pace(after, session_minutes=1))
     assert rejoined.entry_id == "other"
 
 
@@ -317,6 +332,120 @@ async def test_the_line_follows_the_domain_rule_for_random_arrivals(
     )
     assert state.admitted_total == len(expected.at_us)
     assert state.next_at_us == expected.next_at_us
+
+
+async def test_joins_are_counted_per_email_then_per_client_within_a_window(
+    line: tuple[WaitingLine, Lose],
+) -> None:
+    waiting_line, _ = line
+    await waiting_line.open(EVENT, pace(START))
+    limits = JoinLimits(per_email=2, per_client=3, window_us=60 * SECOND)
+
+    async def attempt(email: str, client: str, now_us: int = START) -> Spot | JoinRefused:
+        return await waiting_line.join(
+            EVENT,
+            entry_id=f"{email}-{client}-{now_us}",
+            email_key=email,
+            client_key=client,
+            draw=0,
+            limits=limits,
+            pace=pace(now_us),
+        )
+
+    assert isinstance(await attempt("a", "one"), Spot)
+    assert isinstance(await attempt("a", "two"), Spot)  # the same place again
+    assert await attempt("a", "three") is JoinRefused.EMAIL
+    # The refused email was not counted against its client: "three" still has three.
+    for email in ("b", "c", "d"):
+        assert isinstance(await attempt(email, "three"), Spot)
+    assert await attempt("e", "three") is JoinRefused.CLIENT
+    state = await waiting_line.state(EVENT, pace(START))
+    assert state.waiting + state.admitted_total == 4  # a, b, c, d: refusals added nobody
+    # The next window counts afresh.
+    later = START - START % (60 * SECOND) + 60 * SECOND
+    assert isinstance(await attempt("a", "three", later), Spot)
+    assert isinstance(await attempt("e", "three", later), Spot)
+
+
+async def test_concurrent_joins_take_their_places_in_the_order_they_were_called(
+    line: tuple[WaitingLine, Lose],
+) -> None:
+    waiting_line, _ = line
+    await waiting_line.open(EVENT, pace(START))
+    limits = JoinLimits(per_email=1, per_client=1_000_000, window_us=60 * SECOND)
+
+    async def attempt(n: int, email: str) -> Spot | JoinRefused:
+        return await waiting_line.join(
+            EVENT,
+            entry_id=f"e{n:03d}",
+            email_key=email,
+            client_key="rush",
+            draw=0,
+            limits=limits,
+            pace=pace(START),
+        )
+
+    # One email twice among them: the second is refused, wherever the calls are cut.
+    emails = [f"m{n}" for n in range(200)]
+    emails[150] = "m7"
+    answers = await asyncio.gather(*(attempt(n, email) for n, email in enumerate(emails)))
+    assert answers[150] is JoinRefused.EMAIL
+    spots = [answer for answer in answers if isinstance(answer, Spot)]
+    assert [spot.entry_id for spot in spots] == [f"e{n:03d}" for n in range(200) if n != 150]
+    assert [spot.score for spot in spots] == sorted(spot.score for spot in spots)
+    assert [spot.ahead for spot in spots[1:]] == list(range(len(spots) - 1))
+    # The first was let in at once, and that admission is reported exactly once.
+    assert spots[0].admitted
+    assert [waited for spot in spots for waited in spot.step.waited_us] == [0]
+
+
+async def test_concurrent_early_joins_are_placed_by_their_draws(
+    line: tuple[WaitingLine, Lose],
+) -> None:
+    waiting_line, _ = line
+    opens = START + 60 * SECOND
+    await waiting_line.open(EVENT, pace(START, opens_at_us=opens))
+    draws = random.Random(5).sample(range(1000), 40)
+    spots = await asyncio.gather(
+        *(
+            join_as(waiting_line, f"e{n:03d}", f"m{n}", pace(START, opens_at_us=opens), draw=draw)
+            for n, draw in enumerate(draws)
+        )
+    )
+    assert [spot.score for spot in spots] == draws
+    assert {spot.arrival_us for spot in spots} == {opens}
+    # Everyone's place is the rank of their draw among all the draws.
+    ranks = {draw: rank for rank, draw in enumerate(sorted(draws))}
+    looked = [
+        await waiting_line.look(EVENT, place(spot), pace(START, opens_at_us=opens))
+        for spot in spots
+    ]
+    assert [spot.ahead for spot in looked] == [ranks[draw] for draw in draws]
+    assert not any(spot.admitted for spot in looked)
+
+
+async def test_an_unreachable_line_refuses_every_concurrent_join() -> None:
+    client = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    unreachable = RedisWaitingLine(client, timeout=1)
+    try:
+        answers = await asyncio.gather(
+            *(
+                unreachable.join(
+                    EVENT,
+                    entry_id=f"e{n}",
+                    email_key=f"m{n}",
+                    client_key="c",
+                    draw=0,
+                    limits=AMPLE,
+                    pace=pace(START),
+                )
+                for n in range(5)
+            ),
+            return_exceptions=True,
+        )
+        assert all(isinstance(answer, CacheUnavailableError) for answer in answers)
+    finally:
+        await client.aclose()
 
 
 async def test_an_unreachable_line_is_an_error_never_a_guess() -> None:

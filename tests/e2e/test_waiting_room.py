@@ -189,3 +189,101 @@ def test_the_waiting_page_is_plain_html(api: Api) -> None:
     assert page.headers["content-type"].startswith("text/html")
     assert event["title"] in page.text
     assert api.call("GET", "/queue/no-such-event").status_code == 404
+
+
+# ---------------------------------------------------------------- the join's fast path
+
+# A plain JSON join is answered by the fast path (entrypoints/http/fast_join.py); the
+# same join labelled with a charset goes through the Litestar route, which the fast
+# path must match answer for answer.
+FAST = {"Content-Type": "application/json"}
+ROUTE = {"Content-Type": "application/json; charset=utf-8"}
+_PER_REQUEST = {"x-request-id", "date", "server"}
+
+
+def _joined(api: Api, path: str, body: bytes, headers: dict[str, str]) -> Any:
+    return api.call("POST", path, content=body, headers=headers)
+
+
+def _same_answer(fast: Any, route: Any) -> None:
+    assert fast.status_code == route.status_code, (fast.text, route.text)
+    assert fast.content == route.content
+    assert _lasting_headers(fast) == _lasting_headers(route)
+    assert fast.headers["x-request-id"]
+
+
+def _lasting_headers(response: Any) -> list[tuple[bytes, bytes]]:
+    """The headers in the order sent, but those that differ for every request."""
+    raw: list[tuple[bytes, bytes]] = response.headers.raw
+    return [(name, value) for name, value in raw if name.decode().lower() not in _PER_REQUEST]
+
+
+def test_the_join_s_fast_path_answers_exactly_as_the_route(api: Api) -> None:
+    organizer, event = queued_event(api)
+    path = f"/api/v1/events/{event['id']}/queue"
+    first = guest()["email"].encode()
+    # The first buyer is admitted at once; joining again answers the same admission.
+    fast = _joined(api, path, b'{"email":"%s"}' % first, FAST)
+    route = _joined(api, path, b'{"email":"%s"}' % first, ROUTE)
+    assert fast.status_code == 201
+    assert fast.json()["status"] == "admitted"
+    _same_answer(fast, route)
+    # A waiting buyer: the same place both ways (the estimate moves with the clock).
+    second = guest()["email"].encode()
+    fast = _joined(api, path, b'{"email":"%s"}' % second, FAST)
+    route = _joined(api, path, b'{"email":"%s"}' % second, ROUTE)
+    assert fast.status_code == route.status_code == 201
+    waiting_fast, waiting_route = fast.json(), route.json()
+    assert (
+        abs(
+            waiting_fast.pop("estimated_wait_seconds") - waiting_route.pop("estimated_wait_seconds")
+        )
+        <= 1
+    )
+    assert waiting_fast == waiting_route
+    assert waiting_fast["status"] == "waiting"
+    # Refusals, byte for byte: a bad email, an unknown event, a draft, the rate limit.
+    _same_answer(
+        _joined(api, path, b'{"email":"not an email"}', FAST),
+        _joined(api, path, b'{"email":"not an email"}', ROUTE),
+    )
+    unknown = "/api/v1/events/no-such-event/queue"
+    _same_answer(
+        _joined(api, unknown, b'{"email":"a@b.ng"}', FAST),
+        _joined(api, unknown, b'{"email":"a@b.ng"}', ROUTE),
+    )
+    draft = api.create_event(organizer, paid_and_free(capacity=3), publish=False)
+    draft_path = f"/api/v1/events/{draft['id']}/queue"
+    api.call("PUT", draft_path, token=organizer.token, json=QUEUE, expect=200)
+    _same_answer(
+        _joined(api, draft_path, b'{"email":"a@b.ng"}', FAST),
+        _joined(api, draft_path, b'{"email":"a@b.ng"}', ROUTE),
+    )
+    limited = b'{"email":"%s"}' % guest()["email"].encode()
+    for _ in range(5):
+        _joined(api, path, limited, FAST)
+    fast, route = _joined(api, path, limited, FAST), _joined(api, path, limited, ROUTE)
+    expect_problem(fast, 429, "rate_limited")
+    _same_answer(fast, route)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"{", b'{"email":1}', b'{"email":"a@b.ng","extra":1}', b"[]", b"", b'{"email":"\xff"}'],
+    ids=["truncated", "not-a-string", "unknown-field", "not-an-object", "empty", "not-utf8"],
+)
+def test_a_join_the_fast_path_cannot_take_is_the_route_s_to_refuse(api: Api, body: bytes) -> None:
+    _, event = queued_event(api)
+    path = f"/api/v1/events/{event['id']}/queue"
+    fast, route = _joined(api, path, body, FAST), _joined(api, path, body, ROUTE)
+    assert fast.status_code in {400, 422}
+    _same_answer(fast, route)
+
+
+def test_an_oversized_join_is_refused_as_by_the_route(api: Api) -> None:
+    _, event = queued_event(api)
+    path = f"/api/v1/events/{event['id']}/queue"
+    body = b'{"email":"' + b"a" * (1024 * 1024) + b'@b.ng"}'
+    fast, route = _joined(api, path, body, FAST), _joined(api, path, body, ROUTE)
+    expect_problem(fast, 413, "payload_too_large")
+    _same_answer(fast, route)

@@ -21,6 +21,7 @@ from getiickets.domain.model.media import MAX_IMAGE_BYTES
 from getiickets.domain.model.money import Money
 from getiickets.domain.usecases.catalog import (
     LIST_VERSION_KEY,
+    PUBLISHED_MEMO_TTL,
     CreateEvent,
     NewTicketType,
     UpdateEvent,
@@ -471,3 +472,55 @@ async def test_given_a_cached_list_when_an_event_is_published_then_the_list_show
 
     listed = await world.catalog.list_events(EventQuery())
     assert [v.event.id for v in listed.items] == [second.event_id, first.event_id]
+
+
+# ---------------------------------------------------------------- a queue join's view
+
+
+def _counting_cache_reads(world: World) -> list[str]:
+    reads: list[str] = []
+    read = world.cache.get
+
+    async def counted(key: str) -> bytes | None:
+        reads.append(key)
+        return await read(key)
+
+    world.cache.get = counted  # type: ignore[method-assign]
+    return reads
+
+
+async def test_a_queue_join_reads_a_published_event_once_per_memo_ttl(world: World) -> None:
+    show = await world.a_published_event()
+    reads = _counting_cache_reads(world)
+    first = await world.catalog.published_event(show.event_id)
+    read_once = len(reads)
+    assert read_once > 0
+    for _ in range(3):
+        assert (await world.catalog.published_event(show.event_id)).id == first.id
+    assert len(reads) == read_once
+    world.advance(PUBLISHED_MEMO_TTL.total_seconds())
+    await world.catalog.published_event(show.event_id)
+    assert len(reads) > read_once
+
+
+async def test_a_draft_is_not_remembered_so_its_publication_counts_at_once(world: World) -> None:
+    organizer = await world.an_organizer()
+    event_id = await a_draft(world, organizer)
+    with pytest.raises(NotFoundError):
+        await world.catalog.published_event(event_id)
+    await world.catalog.add_ticket_type(
+        organizer.actor,
+        event_id,
+        NewTicketType(name="Regular", price=Money.parse("10"), capacity=5),
+    )
+    await world.catalog.publish_event(organizer.actor, event_id)
+    assert (await world.catalog.published_event(event_id)).status is EventStatus.PUBLISHED
+
+
+async def test_the_process_that_writes_an_event_forgets_its_remembered_copy(world: World) -> None:
+    show = await world.a_published_event()
+    await world.catalog.published_event(show.event_id)
+    await world.catalog.published_event(show.slug)
+    await world.catalog.update_event(show.organizer, show.event_id, UpdateEvent(title="Renamed"))
+    assert (await world.catalog.published_event(show.event_id)).title == "Renamed"
+    assert (await world.catalog.published_event(show.slug)).title == "Renamed"

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from getiickets.adapters.memory import InMemoryClock, InMemoryIdGenerator, InMemoryRateLimiter
+from getiickets.adapters.memory import InMemoryClock, InMemoryIdGenerator
 from getiickets.adapters.memory.waiting_room import (
     InMemoryQueueSettingsStore,
     InMemoryWaitingLine,
@@ -57,7 +57,6 @@ class Room:
             settings=self.store,
             line=self.line,
             sealer=TokenSealer(KEY),
-            limiter=InMemoryRateLimiter(self.clock),
             clock=self.clock,
             ids=InMemoryIdGenerator(seed),
             page_url=lambda slug: f"https://example.test/queue/{slug}",
@@ -299,6 +298,43 @@ async def test_joins_are_limited_per_client_and_per_email() -> None:
         await room.room.join(event, "same@example.com", f"client{_}")
     with pytest.raises(RateLimitedError):
         await room.room.join(event, "same@example.com", "client9")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    joins=st.lists(
+        st.tuples(st.integers(0, 3), st.integers(0, 2), st.integers(0, 150)),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_a_join_is_refused_exactly_when_its_email_or_then_its_client_is_over_its_window(
+    joins: list[tuple[int, int, int]],
+) -> None:
+    """Against a plain model of the rule: counts per fixed one-minute window, the email
+    counted first and the client only when the email passed, refusals added nobody."""
+
+    async def run() -> None:
+        room = Room(joins_per_client=4)
+        await room.open()
+        event: Any = SimpleNamespace(id="evt")
+        counts: Counter[tuple[int, str]] = Counter()
+        for email, client, gap in joins:
+            room.advance(gap)
+            window = int(room.clock.now().timestamp()) // 60
+            counts[window, f"e{email}"] += 1
+            expect_email = counts[window, f"e{email}"] > 5
+            if not expect_email:
+                counts[window, f"c{client}"] += 1
+            expect_refused = expect_email or counts[window, f"c{client}"] > 4
+            try:
+                await room.room.join(event, f"b{email}@example.com", f"c{client}")
+            except RateLimitedError:
+                assert expect_refused
+            else:
+                assert not expect_refused
+
+    asyncio.run(run())
 
 
 class SlowCountingStore(InMemoryQueueSettingsStore):

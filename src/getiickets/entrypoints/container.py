@@ -436,7 +436,6 @@ class Container(containers.DeclarativeContainer):
         queue_settings=providers.Singleton(SqlAlchemyQueueSettingsStore, engine),
         waiting_line=providers.Singleton(_waiting_line, settings, redis, metrics),
         sealer=providers.Singleton(_queue_sealer, settings),
-        limiter=rate_limiter,
         clock=clock,
         ids=ids,
         callback_url=providers.Callable(

@@ -33,7 +33,8 @@ class SessionStore(Protocol):
 
 
 class RateLimiter(Protocol):
-    """A port, not HTTP storage: a use case calls it (``WaitingRoom`` limits joins per client)."""
+    """Login attempts are counted here. Queue joins are not: the ``WaitingLine`` counts
+    them in the same atomic step as the join itself (one round trip instead of three)."""
 
     async def hit(self, key: str, limit: int, window: timedelta) -> bool:
         """Count one attempt under ``key``; False once more than ``limit`` fell in the window.

@@ -70,16 +70,50 @@ class Claim(IntEnum):
     """The line's state was lost and is being rebuilt: nothing is decided now."""
 
 
+class JoinLimits(msgspec.Struct, frozen=True, kw_only=True):
+    """How many joins one email and one client may make in one window of one line.
+
+    Windows are fixed, aligned on ``window_us`` multiples of the caller's clock; the
+    counts live beside the line, so one call counts them and joins atomically.
+    """
+
+    per_email: int
+    per_client: int
+    window_us: int
+
+
+class JoinRefused(IntEnum):
+    """A join the limits turned away; the buyer was not added."""
+
+    EMAIL = 1
+    """This email joined ``per_email`` times in the window already."""
+    CLIENT = 2
+    """This client joined ``per_client`` times in the window already."""
+
+
 class WaitingLine(Protocol):
     async def open(self, event_id: str, pace: Pace) -> None:
         """Make the line ready (not closed for a rebuild) if it has no state yet."""
         ...
 
     async def join(
-        self, event_id: str, *, entry_id: str, email_key: str, draw: int, pace: Pace
-    ) -> Spot:
-        """Add a buyer, or answer the live entry (waiting, or admitted and unused) that
-        this email already has. ``draw`` (in [0, LATE)) orders the early joiners."""
+        self,
+        event_id: str,
+        *,
+        entry_id: str,
+        email_key: str,
+        client_key: str,
+        draw: int,
+        limits: JoinLimits,
+        pace: Pace,
+    ) -> Spot | JoinRefused:
+        """Count the join against its email, then (if that passed) its client, in the
+        window holding ``pace.now_us``; past either limit, refuse it. Else add the buyer,
+        or answer the live entry (waiting, or admitted and unused) that this email
+        already has. ``draw`` (in [0, LATE)) orders the early joiners.
+
+        Concurrent joins take their places in the order they were called: one line
+        may answer several at once (one round trip), never reordering them."""
         ...
 
     async def look(self, event_id: str, place: QueuePlace, pace: Pace) -> Spot:

@@ -25,7 +25,7 @@ from getiickets.domain.model.waiting_room import (
     is_early,
     score,
 )
-from getiickets.ports.waiting_room import Claim, LineState, Spot, Step
+from getiickets.ports.waiting_room import Claim, JoinLimits, JoinRefused, LineState, Spot, Step
 
 
 @dataclass
@@ -63,10 +63,13 @@ class _Line:
 class InMemoryWaitingLine:
     def __init__(self) -> None:
         self._lines: dict[str, _Line] = {}
+        self._joins: dict[str, tuple[int, dict[str, int]]] = {}
+        """Per event: the join-limit window and its counts (``e:<email>``, ``c:<client>``)."""
         self.available = True
 
     def lose_state(self) -> None:
         self._lines.clear()
+        self._joins.clear()
 
     async def open(self, event_id: str, pace: Pace) -> None:
         self._check()
@@ -76,8 +79,20 @@ class InMemoryWaitingLine:
             )
 
     async def join(
-        self, event_id: str, *, entry_id: str, email_key: str, draw: int, pace: Pace
-    ) -> Spot:
+        self,
+        event_id: str,
+        *,
+        entry_id: str,
+        email_key: str,
+        client_key: str,
+        draw: int,
+        limits: JoinLimits,
+        pace: Pace,
+    ) -> Spot | JoinRefused:
+        self._check()
+        refused = self._count_join(event_id, email_key, client_key, limits, pace.now_us)
+        if refused is not None:
+            return refused
         line, lapsed = self._prepare(event_id, pace)
         existing = line.emails.get(email_key)
         if existing is not None and self._live(line, existing, pace.now_us):
@@ -153,6 +168,23 @@ class InMemoryWaitingLine:
         )
 
     # ------------------------------------------------------------ the step
+
+    def _count_join(
+        self, event_id: str, email_key: str, client_key: str, limits: JoinLimits, now_us: int
+    ) -> JoinRefused | None:
+        """The email's count first, the client's only if it passed (as the script)."""
+        window = now_us // limits.window_us
+        if self._joins.get(event_id, (None, {}))[0] != window:
+            self._joins[event_id] = (window, {})  # a new window: the old counts are done
+        counts = self._joins[event_id][1]
+        for counted, limit, refusal in (
+            (f"e:{email_key}", limits.per_email, JoinRefused.EMAIL),
+            (f"c:{client_key}", limits.per_client, JoinRefused.CLIENT),
+        ):
+            counts[counted] = counts.get(counted, 0) + 1
+            if counts[counted] > limit:
+                return refusal
+        return None
 
     def _prepare(self, event_id: str, pace: Pace) -> tuple[_Line, int]:
         """The line (rebuilt closed if lost), with lapsed sessions swept out."""

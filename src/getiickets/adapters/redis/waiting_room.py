@@ -29,6 +29,8 @@ number written goes through ``%.0f`` since Lua's default formatting would round.
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -37,10 +39,13 @@ import redis.asyncio as redis
 from getiickets.adapters.redis.client import COMMAND_TIMEOUT_SECONDS
 from getiickets.adapters.redis.errors import answer_within
 from getiickets.domain.model.waiting_room import LATE, Pace, QueuePlace
-from getiickets.ports.waiting_room import Claim, LineState, Spot, Step
+from getiickets.ports.waiting_room import Claim, JoinLimits, JoinRefused, LineState, Spot, Step
 
 IDLE_TTL = timedelta(days=7)
 """A line nobody touched for this long is forgotten; using it again starts a rebuild."""
+MAX_JOINS_PER_CALL = 256
+"""Joins answered by one script call at most: Redis runs nothing else meanwhile, so a
+call stays a few milliseconds however big the rush."""
 
 _KEYS = "local meta, line, arrivals, admitted, active, uses, emails = " + ", ".join(
     f"KEYS[{i}]" for i in range(1, 8)
@@ -122,9 +127,8 @@ local function finish(result)
   return result
 end
 
-local function spot(id, waited, lapsed)
+local function standing(id, frontier, waiting)
   local rank = redis.call('ZRANK', line, id)
-  local frontier = tonumber(redis.call('HGET', meta, 'frontier'))
   local result = {{id, redis.call('ZSCORE', line, id), redis.call('HGET', arrivals, id)}}
   if rank < frontier then
     result[4], result[5], result[6] = '0', '1', redis.call('HGET', admitted, id)
@@ -133,33 +137,112 @@ local function spot(id, waited, lapsed)
   end
   result[7] = redis.call('HGET', uses, id) or '0'
   result[8] = redis.call('HGET', meta, 'next_at')
+  result[9] = '0'
+  result[10] = waiting
+  return result
+end
+
+local function spot(id, waited, lapsed)
+  local frontier = tonumber(redis.call('HGET', meta, 'frontier'))
+  local result = standing(id, frontier, n(redis.call('ZCARD', line) - frontier))
   result[9] = n(lapsed)
-  result[10] = n(redis.call('ZCARD', line) - frontier)
   for i = 1, #waited do result[10 + i] = waited[i] end
   return finish(result)
 end
 """
 
-# ARGV[8..]: entry id, email digest, draw.
+# KEYS[8]: the join counts of the current window (a hash: ``e:<email digest>``,
+# ``c:<client>``). ARGV[8]: the window in ms; then per join, in the order they came:
+# entry id, email digest, client, draw, per-email limit, per-client limit.
+# Answers {the step: {lapsed, waited...}, then per join: {refusal} or its standing}.
+_JOIN_ARGS = 6
 _JOIN = (
     _STEP
-    + """
-local lapsed = prepare()
-local id, email = ARGV[8], ARGV[9]
-local existing = redis.call('HGET', emails, email)
-if existing and live(existing) then
-  id = existing
-else
-  local early = redis.call('HGET', meta, 'opened') ~= '1' and now < not_before
-  if early then
-    redis.call('ZADD', line, ARGV[10], id)
-    redis.call('HSET', arrivals, id, n(not_before))
+    + f"""
+local counts, window_ms = KEYS[8], ARGV[8]
+local joins = (#ARGV - 8) / {_JOIN_ARGS}
+local refused, any = {{}}, false
+for j = 1, joins do
+  local at = 8 + (j - 1) * {_JOIN_ARGS}
+  if redis.call('HINCRBY', counts, 'e:' .. ARGV[at + 2], 1) > tonumber(ARGV[at + 5]) then
+    refused[j] = {JoinRefused.EMAIL.value}
+  elseif redis.call('HINCRBY', counts, 'c:' .. ARGV[at + 3], 1) > tonumber(ARGV[at + 6]) then
+    refused[j] = {JoinRefused.CLIENT.value}
   else
-    append(id)
+    refused[j] = 0
+    any = true
   end
-  redis.call('HSET', emails, email, id)
 end
-return spot(id, admit_step(), lapsed)
+redis.call('PEXPIRE', counts, window_ms)
+local answers = {{{{0}}}}
+if not any then
+  for j = 1, joins do answers[j + 1] = {{refused[j]}} end
+  return answers
+end
+local lapsed = prepare()
+-- One call's joins share one ``now``: early or not is the same for all of them, and
+-- their writes go in one command per key, after the loop.
+local early = redis.call('HGET', meta, 'opened') ~= '1' and now < not_before
+local sequence = tonumber(redis.call('HGET', meta, 'sequence'))
+local ids, added, by_email = {{}}, {{}}, {{}}
+local scored, arrived, emailed = {{}}, {{}}, {{}}
+for j = 1, joins do
+  if refused[j] == 0 then
+    local at = 8 + (j - 1) * {_JOIN_ARGS}
+    local id, email = ARGV[at + 1], ARGV[at + 2]
+    -- Added earlier in this call: still waiting, so live.
+    local existing = by_email[email]
+    if not existing then
+      existing = redis.call('HGET', emails, email)
+      if existing and not live(existing) then existing = nil end
+    end
+    if existing then
+      id = existing
+    else
+      local score, arrival = ARGV[at + 4], n(not_before)
+      if not early then
+        sequence = sequence + 1
+        score, arrival = n(LATE + sequence), n(now)
+      end
+      scored[#scored + 1], scored[#scored + 2] = score, id
+      arrived[#arrived + 1], arrived[#arrived + 2] = id, arrival
+      emailed[#emailed + 1], emailed[#emailed + 2] = email, id
+      by_email[email], added[j] = id, {{score, arrival}}
+    end
+    ids[j] = id
+  end
+end
+if #scored > 0 then
+  redis.call('ZADD', line, unpack(scored))
+  redis.call('HSET', arrivals, unpack(arrived))
+  redis.call('HSET', emails, unpack(emailed))
+  redis.call('HSET', meta, 'sequence', n(sequence))
+end
+local waited = admit_step()
+local step = {{n(lapsed)}}
+for i = 1, #waited do step[i + 1] = waited[i] end
+answers[1] = step
+local frontier = tonumber(redis.call('HGET', meta, 'frontier'))
+local waiting = n(redis.call('ZCARD', line) - frontier)
+local next_at = redis.call('HGET', meta, 'next_at')
+for j = 1, joins do
+  if refused[j] ~= 0 then
+    answers[j + 1] = {{refused[j]}}
+  elseif added[j] then
+    -- Just added: its score and arrival are known and nothing used it yet.
+    local id = ids[j]
+    local rank = redis.call('ZRANK', line, id)
+    local answer = {{id, added[j][1], added[j][2], n(rank - frontier), '0', '', '0', next_at,
+      '0', waiting}}
+    if rank < frontier then
+      answer[4], answer[5], answer[6] = '0', '1', redis.call('HGET', admitted, id)
+    end
+    answers[j + 1] = answer
+  else
+    answers[j + 1] = standing(ids[j], frontier, waiting)
+  end
+end
+return finish(answers)
 """
 )
 
@@ -258,6 +341,9 @@ class RedisWaitingLine:
         self._prefix = prefix
         self._timeout = timeout
         self._join = client.register_script(_JOIN)
+        self._gathered: dict[str, list[_Join]] = {}
+        """Per event, the joins waiting for the call in flight to end."""
+        self._senders: dict[str, asyncio.Task[None]] = {}
         self._look = client.register_script(_LOOK)
         self._state = client.register_script(_STATE)
         self._open = client.register_script(_OPEN)
@@ -268,12 +354,75 @@ class RedisWaitingLine:
         await self._run(self._open, event_id, [pace.now_us, pace.not_before_us, _idle_ms()])
 
     async def join(
-        self, event_id: str, *, entry_id: str, email_key: str, draw: int, pace: Pace
-    ) -> Spot:
-        result = await self._run(
-            self._join, event_id, [*_pace_args(pace), entry_id, email_key, draw]
+        self,
+        event_id: str,
+        *,
+        entry_id: str,
+        email_key: str,
+        client_key: str,
+        draw: int,
+        limits: JoinLimits,
+        pace: Pace,
+    ) -> Spot | JoinRefused:
+        """Joins to one line that arrive while a call for it is in flight go together in
+        the next call (a group commit): one round trip and one script run for many
+        joins in a rush, each answered on its own, in the order they came."""
+        join = _Join(
+            args=(entry_id, email_key, client_key, draw, limits.per_email, limits.per_client),
+            limits=limits,
+            pace=pace,
+            answer=asyncio.get_running_loop().create_future(),
         )
-        return _spot(result)
+        self._gathered.setdefault(event_id, []).append(join)
+        if event_id not in self._senders:
+            # A task of its own, not the first caller's: a caller that goes away (a
+            # client hung up) must not cancel the calls of the others waiting.
+            self._senders[event_id] = asyncio.create_task(self._send_joins(event_id))
+        return await join.answer
+
+    async def _send_joins(self, event_id: str) -> None:
+        try:
+            while gathered := self._gathered.pop(event_id, None):
+                for start in range(0, len(gathered), MAX_JOINS_PER_CALL):
+                    await self._join_together(
+                        event_id, gathered[start : start + MAX_JOINS_PER_CALL]
+                    )
+        finally:
+            del self._senders[event_id]
+            for join in self._gathered.pop(event_id, ()):  # only left if we were cancelled
+                join.answer.cancel()
+
+    async def _join_together(self, event_id: str, batch: list[_Join]) -> None:
+        # The latest pace for the whole call: the joins came within one round trip.
+        last = batch[-1]
+        window = last.pace.now_us // last.limits.window_us
+        keys = [*self._keys(event_id), f"{self._base(event_id)}joins:{window}"]
+        args: list[int | str] = [*_pace_args(last.pace), _ms(last.limits.window_us)]
+        for join in batch:
+            args.extend(join.args)
+        try:
+            async with answer_within("the waiting line", self._timeout):
+                answers = await self._join(keys=keys, args=args)
+        except Exception as error:
+            for join in batch:
+                if not join.answer.done():
+                    join.answer.set_exception(error)
+            return
+        except BaseException:
+            for join in batch:
+                join.answer.cancel()
+            raise
+        lapsed, *waited = (int(value) for value in answers[0])
+        step = Step(waited_us=tuple(waited), lapsed=lapsed)
+        for join, answer in zip(batch, answers[1:], strict=True):
+            if join.answer.done():
+                continue  # its caller went away; the join stands, as a lost answer's may
+            if len(answer) == 1:
+                join.answer.set_result(JoinRefused(int(answer[0])))
+            else:
+                # The step's admissions are reported once, with the first spot.
+                join.answer.set_result(_spot(answer, step))
+                step = Step()
 
     async def look(self, event_id: str, place: QueuePlace, pace: Pace) -> Spot:
         args = [*_pace_args(pace), place.entry_id, place.score, place.arrival_us]
@@ -297,14 +446,29 @@ class RedisWaitingLine:
             step=Step(waited_us=tuple(int(value) for value in result[6:]), lapsed=lapsed),
         )
 
+    def _base(self, event_id: str) -> str:
+        return f"{self._prefix}wr:{{wr:{event_id}}}:"
+
     def _keys(self, event_id: str) -> list[str]:
-        base = f"{self._prefix}wr:{{wr:{event_id}}}:"
+        base = self._base(event_id)
         names = ("meta", "line", "arrivals", "admitted", "active", "uses", "emails")
         return [f"{base}{name}" for name in names]
 
     async def _run(self, script: Any, event_id: str, args: list[int | str]) -> Any:
         async with answer_within("the waiting line", self._timeout):
             return await script(keys=self._keys(event_id), args=args)
+
+
+@dataclass(slots=True)
+class _Join:
+    args: tuple[str, str, str, int, int, int]
+    limits: JoinLimits
+    pace: Pace
+    answer: asyncio.Future[Spot | JoinRefused]
+
+
+def _ms(micros: int) -> int:
+    return max(1, -(-micros // 1000))
 
 
 def _idle_ms() -> int:
@@ -323,10 +487,12 @@ def _pace_args(pace: Pace) -> list[int | str]:
     ]
 
 
-def _spot(result: list[Any]) -> Spot:
+def _spot(result: list[Any], step: Step | None = None) -> Spot:
     entry_id, entry_score, arrival, ahead, admitted, expires, uses, next_at, lapsed, waiting = (
         result[:10]
     )
+    if step is None:
+        step = Step(waited_us=tuple(int(value) for value in result[10:]), lapsed=int(lapsed))
     return Spot(
         entry_id=entry_id.decode(),
         score=int(entry_score),
@@ -337,5 +503,5 @@ def _spot(result: list[Any]) -> Spot:
         uses=int(uses),
         next_at_us=int(next_at),
         waiting=int(waiting),
-        step=Step(waited_us=tuple(int(value) for value in result[10:]), lapsed=int(lapsed)),
+        step=step,
     )

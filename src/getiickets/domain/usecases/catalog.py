@@ -47,6 +47,10 @@ if TYPE_CHECKING:
 # once without finding them.
 LIST_TTL = timedelta(seconds=300)
 LIST_VERSION_KEY = "events:version"
+PUBLISHED_MEMO_TTL = timedelta(seconds=2)
+"""How stale a queue join's view of an event may be in another process than the one
+that changed it (``published_event``)."""
+_PUBLISHED_MEMO_SIZE = 10_000
 IMAGE_URL_LIFETIME = timedelta(days=1)
 _IMAGE_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 _SLUG_SUFFIX_LENGTH = 6
@@ -141,6 +145,7 @@ class Catalog:
         self._events = EventCache(uow=uow, cache=cache)
         self._clock = clock
         self._ids = ids
+        self._published: dict[str, tuple[Event, datetime]] = {}
 
     async def create_event(self, actor: Actor, command: CreateEvent) -> EventView:
         if not actor.is_organizer:
@@ -245,6 +250,26 @@ class Catalog:
             raise NotFoundError("event not found")
         return event
 
+    async def published_event(self, id_or_slug: str) -> Event:
+        """The published event, as this process saw it at most ``PUBLISHED_MEMO_TTL`` ago:
+        for a queue join in a rush, which then costs no read at all.
+
+        Sound for joins because a join uses only the event's id and sells nothing: an
+        event cancelled meanwhile takes joins for that long more in this process (as a
+        change of queue settings reaches other processes ``SETTINGS_TTL`` late), and the
+        order path reads the event afresh. Only published events are remembered, so a
+        newly published one is seen at once.
+        """
+        now = self._clock.now()
+        seen = self._published.get(id_or_slug)
+        if seen is not None and now - seen[1] < PUBLISHED_MEMO_TTL:
+            return seen[0]
+        event = await self.visible_event(id_or_slug)
+        if len(self._published) >= _PUBLISHED_MEMO_SIZE:
+            self._published.clear()
+        self._published[id_or_slug] = (event, now)
+        return event
+
     async def check_owner(self, actor: Actor, event_id: str) -> None:
         """Refuse anyone but the event's organizer: ``NotFoundError``, ``ForbiddenError``.
 
@@ -316,6 +341,9 @@ class Catalog:
 
     async def _forget_cached(self, event_id: str, slug: str | None = None) -> None:
         """After a write: drop the detail entries and retire every cached list page."""
+        self._published.pop(event_id, None)
+        if slug is not None:
+            self._published.pop(slug, None)
         await self._events.forget(event_id, slug)
         await self._cache.incr(LIST_VERSION_KEY)
 

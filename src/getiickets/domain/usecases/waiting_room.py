@@ -50,13 +50,12 @@ from getiickets.domain.model.waiting_room import (
     from_us,
     to_us,
 )
-from getiickets.ports.waiting_room import Claim, Spot, Step
+from getiickets.ports.waiting_room import Claim, JoinLimits, JoinRefused, Spot, Step
 
 if TYPE_CHECKING:
     from getiickets.domain.model.accounts import Actor
     from getiickets.domain.model.catalog import Event
     from getiickets.ports.clock import Clock, IdGenerator
-    from getiickets.ports.hot_state import RateLimiter
     from getiickets.ports.unit_of_work import UnitOfWorkFactory
     from getiickets.ports.waiting_room import QueueSettingsStore, WaitingLine
 
@@ -127,7 +126,6 @@ class WaitingRoom:
         settings: QueueSettingsStore,
         line: WaitingLine,
         sealer: TokenSealer,
-        limiter: RateLimiter,
         clock: Clock,
         ids: IdGenerator,
         page_url: Callable[[str], str],
@@ -138,11 +136,17 @@ class WaitingRoom:
         self._settings = settings
         self._line = line
         self._sealer = sealer
-        self._limiter = limiter
         self._clock = clock
         self._ids = ids
         self._page_url = page_url
-        self._joins_per_client = joins_per_client
+        # Per email: one buyer cannot take several places; per client: one machine
+        # cannot take places under many addresses. Counted per line, by the line, in
+        # the same atomic step as the join (one round trip, not three).
+        self._join_limits = JoinLimits(
+            per_email=JOINS_PER_EMAIL,
+            per_client=joins_per_client,
+            window_us=JOIN_WINDOW // MICROSECOND,
+        )
         self._observe = observe
         self._cached: dict[str, tuple[QueueSettings | None, datetime]] = {}
         self._reading: dict[str, asyncio.Future[QueueSettings | None]] = {}
@@ -174,23 +178,23 @@ class WaitingRoom:
         if not settings.enabled:
             raise NotFoundError("this event has no waiting room open")
         key = email_key(normalize_email(email, field="email"))
-        # Per email: one buyer cannot take several places; per client: one machine
-        # cannot take places under many addresses.
-        if not await self._limiter.hit(f"queue:email:{key}", JOINS_PER_EMAIL, JOIN_WINDOW):
-            raise RateLimitedError("too many joins with this email; wait a minute")
-        if not await self._limiter.hit(
-            f"queue:client:{client}", self._joins_per_client, JOIN_WINDOW
-        ):
-            raise RateLimitedError("too many joins from this client; wait a minute")
         pace = settings.pace(self._clock.now())
-        spot = await self._line.join(
+        # The draw places only those who join before opens_at (``is_early``); a join
+        # at or after it is placed by its sequence whatever it draws, so it draws
+        # nothing (a system call less per join in a rush).
+        early = pace.now_us < pace.not_before_us
+        joined = await self._line.join(
             event.id,
             entry_id=self._ids.new_id(),
             email_key=key,
-            draw=math.floor(self._ids.fraction() * LATE),
+            client_key=client,
+            draw=math.floor(self._ids.fraction() * LATE) if early else 0,
+            limits=self._join_limits,
             pace=pace,
         )
-        return self._status(settings, spot)
+        if isinstance(joined, JoinRefused):
+            raise RateLimitedError(_JOIN_REFUSED[joined])
+        return self._status(settings, joined)
 
     async def status(self, queue_token: str) -> QueueStatus:
         place = self._sealer.open_place(queue_token)
@@ -343,6 +347,11 @@ class WaitingRoom:
         event.check_owner(actor.user_id)
         return event
 
+
+_JOIN_REFUSED = {
+    JoinRefused.EMAIL: "too many joins with this email; wait a minute",
+    JoinRefused.CLIENT: "too many joins from this client; wait a minute",
+}
 
 _CLAIM_REFUSED = {
     Claim.UNKNOWN: "this admission is not known to the queue: join it again",

@@ -18,6 +18,7 @@ from getiickets.domain.usecases.catalog import Catalog
 from getiickets.domain.usecases.waiting_room import ChangeQueue, WaitingRoom
 from getiickets.entrypoints.http.dependencies import requires_event_owner
 from getiickets.entrypoints.http.errors import documented
+from getiickets.entrypoints.http.fast_join import fast_join
 from getiickets.entrypoints.http.schemas import (
     JoinQueueBody,
     QueueOverviewOut,
@@ -77,6 +78,8 @@ class EventQueueController(Controller):
         operation_id="joinEventQueue",
         status_code=201,
         responses=documented(400, 404, 422, 429, 503),
+        # The rush's route: plain JSON joins are answered there, exactly as here.
+        middleware=[fast_join],
     )
     async def join(
         self,
@@ -86,7 +89,7 @@ class EventQueueController(Controller):
         catalog: NamedDependency[Catalog],
         waiting_room: NamedDependency[WaitingRoom],
     ) -> QueueStatusOut:
-        event = await catalog.visible_event(event_id)
+        event = await catalog.published_event(event_id)
         client = request.client.host if request.client else "unknown"
         return queue_status_view(await waiting_room.join(event, data.email, client))
 
