@@ -19,7 +19,7 @@ from getiickets.domain.model.local_time import readable_time
 from getiickets.domain.model.money import Money
 from getiickets.domain.model.notifications import Channel
 from getiickets.domain.model.orders import Buyer, OrderStatus
-from getiickets.domain.model.payments import PaymentInitialization
+from getiickets.domain.model.payments import DELIVERY_CLAIM, PaymentInitialization
 from getiickets.domain.model.tickets import TicketStatus
 from getiickets.domain.usecases.access import OrderAccess
 from getiickets.domain.usecases.ordering import PlacedOrder
@@ -381,6 +381,63 @@ async def test_a_repeated_webhook_is_told_apart_in_one_unit_of_work(
     assert opened == 1
 
 
+async def test_repeats_of_an_applied_webhook_are_answered_without_the_database(
+    world: World, show: EventOnSale
+) -> None:
+    """Providers resend, and a burst of repeats cost a transaction each to learn that the
+    process had applied the event itself."""
+    placed = await world.place_order(show, regular=1)
+    reference = await world.start_payment(placed)
+    world.gateway.pay(reference)
+    opened = 0
+
+    def counted() -> UnitOfWork:
+        nonlocal opened
+        opened += 1
+        return world.uow()
+
+    inbox = PaymentInbox(
+        uow=counted,
+        gateway=world.gateway,
+        results=world.payment_results,
+        refunds=world.refunds,
+        clock=world.clock,
+    )
+    body = world.gateway.webhook_body("charge.success", reference)
+    first = await inbox.receive_webhook(body, world.gateway.sign(body))
+    assert first.key is not None
+    await inbox.process(first.key, first.stored)
+    assert (await world.stored_order(placed.order.id)).status is OrderStatus.PAID
+    opened = 0
+
+    repeats = [await inbox.receive_webhook(body, world.gateway.sign(body)) for _ in range(3)]
+
+    assert {repeat.outcome for repeat in repeats} == {WebhookOutcome.DUPLICATE}
+    assert opened == 0
+    assert len(world.db.tickets.rows) == 1
+
+
+async def test_a_webhook_whose_check_found_nothing_to_apply_is_not_remembered_as_done(
+    world: World, show: EventOnSale
+) -> None:
+    # The early report applied nothing (the provider had no success yet): the real one
+    # that follows must be applied, not answered from memory as a duplicate.
+    placed = await world.place_order(show, regular=1)
+    reference = await world.start_payment(placed)
+    early = await world.deliver_webhook("charge.success", reference)
+    assert early.key is not None
+    await world.payment_inbox.process(early.key, early.stored)
+    assert (await world.stored_order(placed.order.id)).status is OrderStatus.PENDING
+
+    world.gateway.pay(reference)
+    real = await world.deliver_webhook("charge.success", reference)
+    assert real.outcome is WebhookOutcome.ACCEPTED
+    assert real.key is not None
+    await world.payment_inbox.process(real.key, real.stored)
+
+    assert (await world.stored_order(placed.order.id)).status is OrderStatus.PAID
+
+
 async def test_given_a_webhook_for_a_reference_nobody_knows_then_it_is_acknowledged_and_done(
     world: World,
 ) -> None:
@@ -714,9 +771,26 @@ async def test_a_webhook_left_unprocessed_by_a_crash_is_picked_up_by_the_worker(
     placed, reference = await paid_at_the_provider(world, show)
     await world.deliver_webhook("charge.success", reference)  # stored, then the process died
 
+    world.clock.advance(DELIVERY_CLAIM)  # the delivering process's claim is over
     assert await world.payment_inbox.retry_inbox() == 1
 
     assert (await world.stored_order(placed.order.id)).status is OrderStatus.PAID
+
+
+async def test_the_worker_leaves_a_delivered_webhook_to_the_process_applying_it(
+    world: World, show: EventOnSale
+) -> None:
+    # Both would verify and apply it: under a burst every payment was done twice.
+    placed, reference = await paid_at_the_provider(world, show)
+    receipt = await world.deliver_webhook("charge.success", reference)
+    assert receipt.key is not None
+
+    assert await world.payment_inbox.retry_inbox() == 0
+    await world.payment_inbox.process(receipt.key, receipt.stored)
+
+    assert (await world.stored_order(placed.order.id)).status is OrderStatus.PAID
+    world.clock.advance(DELIVERY_CLAIM)
+    assert await world.payment_inbox.retry_inbox() == 0  # done: nothing left to retry
 
 
 async def test_an_order_paid_late_never_oversells_even_with_stock_changing_hands(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections import OrderedDict
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,7 @@ import msgspec
 from getiickets.domain.model.errors import DuplicateError, NotFoundError
 from getiickets.domain.model.payments import InboxEvent, PaymentEventKind, delivered
 from getiickets.domain.usecases import inbox_rows
+from getiickets.domain.usecases.payment_results import PaymentOutcome
 from getiickets.domain.usecases.retrying import retry_on_conflict
 
 if TYPE_CHECKING:
@@ -35,6 +37,29 @@ logger = logging.getLogger(__name__)
 _CHARGES = frozenset({PaymentEventKind.CHARGE_SUCCEEDED, PaymentEventKind.CHARGE_FAILED})
 INBOX_LEASE = timedelta(minutes=2)
 """How long one worker has a due row to itself before another may take it."""
+SETTLED_KEYS_REMEMBERED = 16_384
+"""Closed rows a process remembers (some 2 MB), newest kept."""
+
+
+class _SettledKeys:
+    """Keys of rows this process saw closed, so a repeat delivery of them is answered
+    without the database. Providers resend what was acknowledged slowly, and under a
+    burst most deliveries are such repeats: each cost a transaction to learn what this
+    process already knew. Only closed rows are remembered, because a closed row is
+    never opened again; an open one (even in flight) is always asked about."""
+
+    def __init__(self, size: int = SETTLED_KEYS_REMEMBERED) -> None:
+        self._size = size
+        self._keys: OrderedDict[str, None] = OrderedDict()
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._keys
+
+    def add(self, key: str) -> None:
+        self._keys[key] = None
+        self._keys.move_to_end(key)
+        if len(self._keys) > self._size:
+            self._keys.popitem(last=False)
 
 
 class WebhookOutcome(enum.StrEnum):
@@ -66,6 +91,7 @@ class PaymentInbox:
         self._results = results
         self._refunds = refunds
         self._clock = clock
+        self._settled = _SettledKeys()
 
     async def receive_webhook(self, body: bytes, signature: str) -> WebhookReceipt:
         """Have the gateway check and read the delivery (``InvalidSignatureError`` for a
@@ -74,6 +100,8 @@ class PaymentInbox:
         if announced is None:
             return WebhookReceipt(outcome=WebhookOutcome.IGNORED)
         event = delivered(self._gateway.provider, announced, body, self._clock.now())
+        if event.key in self._settled:
+            return WebhookReceipt(outcome=WebhookOutcome.DUPLICATE, key=event.key)
         try:
             stored = await retry_on_conflict(lambda: self._store(event))
         except DuplicateError:
@@ -94,7 +122,10 @@ class PaymentInbox:
         if event is None or event.key != key:
             async with self._uow() as uow:
                 event = await uow.payment_inbox.get(key)
-        if event is None or event.is_processed:
+        if event is None:
+            return
+        if event.is_processed:
+            self._settled.add(key)
             return
         try:
             if event.event_type in _CHARGES:
@@ -133,6 +164,8 @@ class PaymentInbox:
             except DuplicateError:
                 # A refused insert leaves the unit usable (no failed statement).
                 stored = await uow.payment_inbox.get(event.key)
+                if stored is not None and stored.is_processed:
+                    self._settled.add(event.key)
                 if stored is None or stored.is_processed or stored.is_in_flight:
                     return None
                 stored.redeliver(event.payload, event.received_at)
@@ -150,6 +183,8 @@ class PaymentInbox:
         Returns the row as redelivered."""
         async with self._uow() as uow:
             stored = await uow.payment_inbox.get(event.key)
+            if stored is not None and stored.is_processed:
+                self._settled.add(event.key)
             if stored is None or stored.is_processed or stored.is_in_flight:
                 return None
             stored.redeliver(event.payload, event.received_at)
@@ -167,9 +202,14 @@ class PaymentInbox:
             await self._unknown_to_provider(event.key, event.reference)
             return
         try:
-            await self._results.apply(verification, inbox=event.key)
+            applied = await self._results.apply(verification, inbox=event.key)
         except NotFoundError:
             await inbox_rows.close_now(self._uow, event.key, self._clock)
+            self._settled.add(event.key)
+            return
+        if applied.outcome is not PaymentOutcome.PENDING:
+            # ``apply`` closed the row (committed) for every other outcome.
+            self._settled.add(event.key)
 
     async def _unknown_to_provider(self, key: str, reference: str) -> None:
         async def attempt() -> None:
