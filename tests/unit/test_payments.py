@@ -438,6 +438,29 @@ async def test_a_webhook_whose_check_found_nothing_to_apply_is_not_remembered_as
     assert (await world.stored_order(placed.order.id)).status is OrderStatus.PAID
 
 
+async def test_applying_a_payment_reads_its_event_through_the_cache(
+    world: World, show: EventOnSale, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The unit that issues the tickets spent two reads per payment on the event, which
+    placing the order had just cached."""
+    _, reference = await paid_at_the_provider(world, show)
+    repository = type(world.uow().events)
+    read = repository.get
+    reads: list[str] = []
+
+    async def counted(self: object, event_id: str) -> object:
+        reads.append(event_id)
+        return await read(self, event_id)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(repository, "get", counted)
+
+    applied = await world.payment_results.verify_payment(reference)
+
+    assert applied.order.status is OrderStatus.PAID
+    assert reads == []
+    assert len(world.db.tickets.rows) == 1
+
+
 async def test_given_a_webhook_for_a_reference_nobody_knows_then_it_is_acknowledged_and_done(
     world: World,
 ) -> None:
