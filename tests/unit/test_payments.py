@@ -381,19 +381,12 @@ async def test_a_repeated_webhook_is_told_apart_in_one_unit_of_work(
     assert opened == 1
 
 
-async def test_repeats_of_an_applied_webhook_are_answered_without_the_database(
-    world: World, show: EventOnSale
-) -> None:
-    """Providers resend, and a burst of repeats cost a transaction each to learn that the
-    process had applied the event itself."""
-    placed = await world.place_order(show, regular=1)
-    reference = await world.start_payment(placed)
-    world.gateway.pay(reference)
-    opened = 0
+def counting_inbox(world: World) -> tuple[PaymentInbox, list[int]]:
+    """The world's inbox use case on a unit factory that counts the units it opens."""
+    opened = [0]
 
     def counted() -> UnitOfWork:
-        nonlocal opened
-        opened += 1
+        opened[0] += 1
         return world.uow()
 
     inbox = PaymentInbox(
@@ -403,18 +396,85 @@ async def test_repeats_of_an_applied_webhook_are_answered_without_the_database(
         refunds=world.refunds,
         clock=world.clock,
     )
+    return inbox, opened
+
+
+async def test_repeats_of_an_applied_webhook_are_answered_without_the_database(
+    world: World, show: EventOnSale
+) -> None:
+    """Providers resend, and a burst of repeats cost a transaction each to learn that the
+    process had applied the event itself."""
+    placed, reference = await paid_at_the_provider(world, show)
+    inbox, opened = counting_inbox(world)
     body = world.gateway.webhook_body("charge.success", reference)
     first = await inbox.receive_webhook(body, world.gateway.sign(body))
     assert first.key is not None
     await inbox.process(first.key, first.stored)
     assert (await world.stored_order(placed.order.id)).status is OrderStatus.PAID
-    opened = 0
+    opened[0] = 0
 
     repeats = [await inbox.receive_webhook(body, world.gateway.sign(body)) for _ in range(3)]
 
     assert {repeat.outcome for repeat in repeats} == {WebhookOutcome.DUPLICATE}
-    assert opened == 0
+    assert opened[0] == 0
     assert len(world.db.tickets.rows) == 1
+
+
+async def test_repeats_while_this_process_applies_the_webhook_skip_the_database(
+    world: World, show: EventOnSale
+) -> None:
+    # Under a burst the first delivery waits its turn to be applied, and its repeats
+    # each cost a transaction to find the row in flight.
+    placed, reference = await paid_at_the_provider(world, show)
+    inbox, opened = counting_inbox(world)
+    body = world.gateway.webhook_body("charge.success", reference)
+    first = await inbox.receive_webhook(body, world.gateway.sign(body))
+    assert first.key is not None
+    opened[0] = 0
+
+    repeat = await inbox.receive_webhook(body, world.gateway.sign(body))
+    assert (repeat.outcome, opened[0]) == (WebhookOutcome.DUPLICATE, 0)
+
+    await inbox.process(first.key, first.stored)
+    assert (await world.stored_order(placed.order.id)).status is OrderStatus.PAID
+    assert len(world.db.tickets.rows) == 1
+
+
+async def test_a_repeat_after_the_processing_failed_is_applied(
+    world: World, show: EventOnSale
+) -> None:
+    placed, reference = await paid_at_the_provider(world, show)
+    inbox, _ = counting_inbox(world)
+    body = world.gateway.webhook_body("charge.success", reference)
+    first = await inbox.receive_webhook(body, world.gateway.sign(body))
+    assert first.key is not None
+    world.gateway.fail_next(1, PaymentProviderUnavailableError("paystack timed out"))
+    with pytest.raises(PaymentProviderUnavailableError):
+        await inbox.process(first.key, first.stored)
+
+    repeat = await inbox.receive_webhook(body, world.gateway.sign(body))
+    assert repeat.outcome is WebhookOutcome.ACCEPTED
+    assert repeat.key is not None
+    await inbox.process(repeat.key, repeat.stored)
+
+    assert (await world.stored_order(placed.order.id)).status is OrderStatus.PAID
+
+
+async def test_a_repeat_once_the_delivery_claim_is_over_asks_the_database(
+    world: World, show: EventOnSale
+) -> None:
+    # The process may be stuck, or the row's processing lost: what is stored decides.
+    _, reference = await paid_at_the_provider(world, show)
+    inbox, opened = counting_inbox(world)
+    body = world.gateway.webhook_body("charge.success", reference)
+    await inbox.receive_webhook(body, world.gateway.sign(body))
+    world.clock.advance(DELIVERY_CLAIM)
+    opened[0] = 0
+
+    repeat = await inbox.receive_webhook(body, world.gateway.sign(body))
+
+    assert repeat.outcome is WebhookOutcome.DUPLICATE  # still in flight, as stored
+    assert opened[0] == 1
 
 
 async def test_a_webhook_whose_check_found_nothing_to_apply_is_not_remembered_as_done(
