@@ -11,11 +11,9 @@ each checkout opens, so a missed webhook costs the buyer seconds, not the reserv
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import logging
 from collections import OrderedDict
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -37,15 +35,13 @@ if TYPE_CHECKING:
     from getiickets.domain.usecases.refunds import Refunds
     from getiickets.ports.clock import Clock
     from getiickets.ports.payments import PaymentGateway
-    from getiickets.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+    from getiickets.ports.unit_of_work import UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
 
 _CHARGES = frozenset({PaymentEventKind.CHARGE_SUCCEEDED, PaymentEventKind.CHARGE_FAILED})
 INBOX_LEASE = timedelta(minutes=2)
 """How long one worker has a due row to itself before another may take it."""
-STORES_PER_COMMIT = 200
-"""Deliveries stored in one transaction at most (see ``PaymentInbox._stored``)."""
 KEYS_REMEMBERED = 16_384
 """Rows a process remembers as closed (some 2 MB), newest kept; as many in hand."""
 
@@ -108,12 +104,6 @@ class WebhookReceipt(msgspec.Struct, frozen=True, kw_only=True):
     """The row as this delivery left it, when accepted: ``process`` need not read it back."""
 
 
-@dataclass(eq=False)
-class _Delivery:
-    event: InboxEvent
-    stored: asyncio.Future[InboxEvent | None]
-
-
 class PaymentInbox:
     def __init__(
         self,
@@ -130,8 +120,6 @@ class PaymentInbox:
         self._refunds = refunds
         self._clock = clock
         self._known = _KnownRows()
-        self._deliveries: list[_Delivery] = []
-        self._store_writer: asyncio.Task[None] | None = None
 
     async def receive_webhook(self, body: bytes, signature: str) -> WebhookReceipt:
         """Have the gateway check and read the delivery (``InvalidSignatureError`` for a
@@ -142,7 +130,11 @@ class PaymentInbox:
         event = delivered(self._gateway.provider, announced, body, self._clock.now())
         if self._known.answered(event.key, event.received_at):
             return WebhookReceipt(outcome=WebhookOutcome.DUPLICATE, key=event.key)
-        stored = await self._stored(event)
+        try:
+            stored = await retry_on_conflict(lambda: self._store(event))
+        except DuplicateError:
+            # Another delivery of the event committed it between our look and our commit.
+            stored = await retry_on_conflict(lambda: self._redeliver(event))
         if stored is None:
             return WebhookReceipt(outcome=WebhookOutcome.DUPLICATE, key=event.key)
         # Accepted means processed right after, here (``process`` ends the hand).
@@ -200,105 +192,26 @@ class PaymentInbox:
                 done += 1
         return done
 
-    async def _stored(self, event: InboxEvent) -> InboxEvent | None:
-        """Store a delivery (see ``_store_in``), committed when this returns.
-
-        A burst of deliveries cost a transaction each (a connection from the pool, a
-        commit, an fsync) and waited for connections held by the webhooks being
-        applied. So one writer, which exists only while deliveries wait, stores every
-        delivery that arrived while the previous commit was under way in one unit of
-        work, and answers each caller once that unit committed: a 200 still means
-        durable. Callers wait holding no connection. If the shared unit fails, each
-        delivery is stored alone, so one delivery's trouble is its own.
-        """
-        delivery = _Delivery(event, asyncio.get_running_loop().create_future())
-        self._deliveries.append(delivery)
-        if self._store_writer is None:
-            self._store_writer = asyncio.create_task(
-                self._store_waiting(), name="payment-inbox-writer"
-            )
-        try:
-            # Shielded: the future is the writer's, and other deliveries share its unit.
-            return await asyncio.shield(delivery.stored)
-        except asyncio.CancelledError:
-            if delivery in self._deliveries:
-                self._deliveries.remove(delivery)  # not written: nothing to answer
-            raise
-
-    async def _store_waiting(self) -> None:
-        batch: list[_Delivery] = []
-        try:
-            # No await between the emptiness check and the task's end, so a delivery
-            # arriving meanwhile is either taken here or starts a new writer.
-            while self._deliveries:
-                batch = self._deliveries[:STORES_PER_COMMIT]
-                self._deliveries = self._deliveries[STORES_PER_COMMIT:]
-                await self._store_batch(batch)
-        except BaseException:
-            # Only the loop shutting down cancels the writer: nobody hears these answers.
-            for delivery in [*batch, *self._deliveries]:
-                if not delivery.stored.done():
-                    delivery.stored.cancel()
-            self._deliveries = []
-            raise
-        finally:
-            self._store_writer = None
-
-    async def _store_batch(self, batch: list[_Delivery]) -> None:
-        if len(batch) > 1:
-            try:
-                async with self._uow() as uow:
-                    stored = [await self._store_in(uow, delivery.event) for delivery in batch]
-                    await uow.commit()
-            except Exception:
-                logger.info("%d deliveries stored one by one after their unit failed", len(batch))
-            else:
-                for delivery, row in zip(batch, stored, strict=True):
-                    if not delivery.stored.done():
-                        delivery.stored.set_result(row)
-                return
-        for delivery in batch:
-            try:
-                row = await self._store_alone(delivery.event)
-            except Exception as error:
-                if not delivery.stored.done():
-                    delivery.stored.set_exception(error)
-            else:
-                if not delivery.stored.done():
-                    delivery.stored.set_result(row)
-
-    async def _store_alone(self, event: InboxEvent) -> InboxEvent | None:
-        try:
-            return await retry_on_conflict(lambda: self._store(event))
-        except DuplicateError:
-            # Another delivery of the event committed it between our look and our commit.
-            return await retry_on_conflict(lambda: self._redeliver(event))
-
     async def _store(self, event: InboxEvent) -> InboxEvent | None:
-        """``_store_in`` in a unit of its own."""
-        async with self._uow() as uow:
-            stored = await self._store_in(uow, event)
-            if stored is not None:
-                await uow.commit()
-            return stored
-
-    async def _store_in(self, uow: UnitOfWork, event: InboxEvent) -> InboxEvent | None:
-        """Store a delivery's event in ``uow``: a new row, or the stored one redelivered
-        (see ``_redeliver``) when it was stored before; None for a duplicate. One look,
+        """Store a delivery's event in one unit: a new row, or the stored one redelivered
+        (see ``_redeliver``) when it was stored before; None for a duplicate. One unit,
         not two, because under a burst of deliveries most are repeats."""
-        try:
-            await uow.payment_inbox.add(event)
-        except DuplicateError:
-            # A refused insert leaves the unit usable (no failed statement).
-            stored = await uow.payment_inbox.get(event.key)
-            if stored is not None and stored.is_processed:
-                self._known.closed(event.key)
-            if stored is None or stored.is_processed or stored.is_in_flight:
-                return None
-            stored.redeliver(event.payload, event.received_at)
-            await uow.payment_inbox.save(stored)
-            return stored
-        return event
+        async with self._uow() as uow:
+            try:
+                await uow.payment_inbox.add(event)
+            except DuplicateError:
+                # A refused insert leaves the unit usable (no failed statement).
+                stored = await uow.payment_inbox.get(event.key)
+                if stored is not None and stored.is_processed:
+                    self._known.closed(event.key)
+                if stored is None or stored.is_processed or stored.is_in_flight:
+                    return None
+                stored.redeliver(event.payload, event.received_at)
+                await uow.payment_inbox.save(stored)
+                await uow.commit()
+                return stored
+            await uow.commit()
+            return event
 
     async def _redeliver(self, event: InboxEvent) -> InboxEvent | None:
         """A delivery of an event already stored: a duplicate (None) only if that event
