@@ -147,6 +147,7 @@ def bootstrap(
         refunds=refunds,
         clock=clock,
         reservation_ttl=reservation_ttl,
+        cache=cache,
     )
     ticket_files = TicketFiles(uow=uow, renderer=renderer, files=files)
     notifications = (

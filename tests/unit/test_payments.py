@@ -19,7 +19,7 @@ from getiickets.domain.model.local_time import readable_time
 from getiickets.domain.model.money import Money
 from getiickets.domain.model.notifications import Channel
 from getiickets.domain.model.orders import Buyer, OrderStatus
-from getiickets.domain.model.payments import PaymentInitialization
+from getiickets.domain.model.payments import DELIVERY_CLAIM, PaymentInitialization
 from getiickets.domain.model.tickets import TicketStatus
 from getiickets.domain.usecases.access import OrderAccess
 from getiickets.domain.usecases.ordering import PlacedOrder
@@ -381,6 +381,146 @@ async def test_a_repeated_webhook_is_told_apart_in_one_unit_of_work(
     assert opened == 1
 
 
+def counting_inbox(world: World) -> tuple[PaymentInbox, list[int]]:
+    """The world's inbox use case on a unit factory that counts the units it opens."""
+    opened = [0]
+
+    def counted() -> UnitOfWork:
+        opened[0] += 1
+        return world.uow()
+
+    inbox = PaymentInbox(
+        uow=counted,
+        gateway=world.gateway,
+        results=world.payment_results,
+        refunds=world.refunds,
+        clock=world.clock,
+    )
+    return inbox, opened
+
+
+async def test_repeats_of_an_applied_webhook_are_answered_without_the_database(
+    world: World, show: EventOnSale
+) -> None:
+    """Providers resend, and a burst of repeats cost a transaction each to learn that the
+    process had applied the event itself."""
+    placed, reference = await paid_at_the_provider(world, show)
+    inbox, opened = counting_inbox(world)
+    body = world.gateway.webhook_body("charge.success", reference)
+    first = await inbox.receive_webhook(body, world.gateway.sign(body))
+    assert first.key is not None
+    await inbox.process(first.key, first.stored)
+    assert (await world.stored_order(placed.order.id)).status is OrderStatus.PAID
+    opened[0] = 0
+
+    repeats = [await inbox.receive_webhook(body, world.gateway.sign(body)) for _ in range(3)]
+
+    assert {repeat.outcome for repeat in repeats} == {WebhookOutcome.DUPLICATE}
+    assert opened[0] == 0
+    assert len(world.db.tickets.rows) == 1
+
+
+async def test_repeats_while_this_process_applies_the_webhook_skip_the_database(
+    world: World, show: EventOnSale
+) -> None:
+    # Under a burst the first delivery waits its turn to be applied, and its repeats
+    # each cost a transaction to find the row in flight.
+    placed, reference = await paid_at_the_provider(world, show)
+    inbox, opened = counting_inbox(world)
+    body = world.gateway.webhook_body("charge.success", reference)
+    first = await inbox.receive_webhook(body, world.gateway.sign(body))
+    assert first.key is not None
+    opened[0] = 0
+
+    repeat = await inbox.receive_webhook(body, world.gateway.sign(body))
+    assert (repeat.outcome, opened[0]) == (WebhookOutcome.DUPLICATE, 0)
+
+    await inbox.process(first.key, first.stored)
+    assert (await world.stored_order(placed.order.id)).status is OrderStatus.PAID
+    assert len(world.db.tickets.rows) == 1
+
+
+async def test_a_repeat_after_the_processing_failed_is_applied(
+    world: World, show: EventOnSale
+) -> None:
+    placed, reference = await paid_at_the_provider(world, show)
+    inbox, _ = counting_inbox(world)
+    body = world.gateway.webhook_body("charge.success", reference)
+    first = await inbox.receive_webhook(body, world.gateway.sign(body))
+    assert first.key is not None
+    world.gateway.fail_next(1, PaymentProviderUnavailableError("paystack timed out"))
+    with pytest.raises(PaymentProviderUnavailableError):
+        await inbox.process(first.key, first.stored)
+
+    repeat = await inbox.receive_webhook(body, world.gateway.sign(body))
+    assert repeat.outcome is WebhookOutcome.ACCEPTED
+    assert repeat.key is not None
+    await inbox.process(repeat.key, repeat.stored)
+
+    assert (await world.stored_order(placed.order.id)).status is OrderStatus.PAID
+
+
+async def test_a_repeat_once_the_delivery_claim_is_over_asks_the_database(
+    world: World, show: EventOnSale
+) -> None:
+    # The process may be stuck, or the row's processing lost: what is stored decides.
+    _, reference = await paid_at_the_provider(world, show)
+    inbox, opened = counting_inbox(world)
+    body = world.gateway.webhook_body("charge.success", reference)
+    await inbox.receive_webhook(body, world.gateway.sign(body))
+    world.clock.advance(DELIVERY_CLAIM)
+    opened[0] = 0
+
+    repeat = await inbox.receive_webhook(body, world.gateway.sign(body))
+
+    assert repeat.outcome is WebhookOutcome.DUPLICATE  # still in flight, as stored
+    assert opened[0] == 1
+
+
+async def test_a_webhook_whose_check_found_nothing_to_apply_is_not_remembered_as_done(
+    world: World, show: EventOnSale
+) -> None:
+    # The early report applied nothing (the provider had no success yet): the real one
+    # that follows must be applied, not answered from memory as a duplicate.
+    placed = await world.place_order(show, regular=1)
+    reference = await world.start_payment(placed)
+    early = await world.deliver_webhook("charge.success", reference)
+    assert early.key is not None
+    await world.payment_inbox.process(early.key, early.stored)
+    assert (await world.stored_order(placed.order.id)).status is OrderStatus.PENDING
+
+    world.gateway.pay(reference)
+    real = await world.deliver_webhook("charge.success", reference)
+    assert real.outcome is WebhookOutcome.ACCEPTED
+    assert real.key is not None
+    await world.payment_inbox.process(real.key, real.stored)
+
+    assert (await world.stored_order(placed.order.id)).status is OrderStatus.PAID
+
+
+async def test_applying_a_payment_reads_its_event_through_the_cache(
+    world: World, show: EventOnSale, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The unit that issues the tickets spent two reads per payment on the event, which
+    placing the order had just cached."""
+    _, reference = await paid_at_the_provider(world, show)
+    repository = type(world.uow().events)
+    read = repository.get
+    reads: list[str] = []
+
+    async def counted(self: object, event_id: str) -> object:
+        reads.append(event_id)
+        return await read(self, event_id)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(repository, "get", counted)
+
+    applied = await world.payment_results.verify_payment(reference)
+
+    assert applied.order.status is OrderStatus.PAID
+    assert reads == []
+    assert len(world.db.tickets.rows) == 1
+
+
 async def test_given_a_webhook_for_a_reference_nobody_knows_then_it_is_acknowledged_and_done(
     world: World,
 ) -> None:
@@ -714,9 +854,26 @@ async def test_a_webhook_left_unprocessed_by_a_crash_is_picked_up_by_the_worker(
     placed, reference = await paid_at_the_provider(world, show)
     await world.deliver_webhook("charge.success", reference)  # stored, then the process died
 
+    world.clock.advance(DELIVERY_CLAIM)  # the delivering process's claim is over
     assert await world.payment_inbox.retry_inbox() == 1
 
     assert (await world.stored_order(placed.order.id)).status is OrderStatus.PAID
+
+
+async def test_the_worker_leaves_a_delivered_webhook_to_the_process_applying_it(
+    world: World, show: EventOnSale
+) -> None:
+    # Both would verify and apply it: under a burst every payment was done twice.
+    placed, reference = await paid_at_the_provider(world, show)
+    receipt = await world.deliver_webhook("charge.success", reference)
+    assert receipt.key is not None
+
+    assert await world.payment_inbox.retry_inbox() == 0
+    await world.payment_inbox.process(receipt.key, receipt.stored)
+
+    assert (await world.stored_order(placed.order.id)).status is OrderStatus.PAID
+    world.clock.advance(DELIVERY_CLAIM)
+    assert await world.payment_inbox.retry_inbox() == 0  # done: nothing left to retry
 
 
 async def test_an_order_paid_late_never_oversells_even_with_stock_changing_hands(

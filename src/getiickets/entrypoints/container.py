@@ -58,7 +58,7 @@ from getiickets.adapters.redis.rate_limiter import RedisRateLimiter
 from getiickets.adapters.redis.sessions import RedisSessionStore
 from getiickets.adapters.redis.waiting_room import RedisWaitingLine
 from getiickets.adapters.rendering import BabelMessageComposer, QrcodeReportlabRenderer
-from getiickets.adapters.sqlalchemy.engine import create_engine, is_sqlite
+from getiickets.adapters.sqlalchemy.engine import create_engine, is_sqlite, pool_status
 from getiickets.adapters.sqlalchemy.engine import ping as database_ping
 from getiickets.adapters.sqlalchemy.idempotency import SqlAlchemyIdempotencyUnit
 from getiickets.adapters.sqlalchemy.inventory import SqlAlchemyInventory
@@ -72,6 +72,7 @@ from getiickets.adapters.twilio.sms import TwilioSmsSender
 from getiickets.bootstrap import bootstrap
 from getiickets.domain.model.waiting_room import TokenSealer
 from getiickets.domain.usecases.stock import StockLedger
+from getiickets.entrypoints.background import BoundedJobs, limit_for_pool
 from getiickets.entrypoints.http.fresh import FreshResponses
 from getiickets.entrypoints.http.idempotency import IdempotencyStore, IdempotencyUnit
 from getiickets.entrypoints.metrics import Metrics, observed_store, observers, upload_observer
@@ -375,6 +376,10 @@ def _readiness(settings: Settings, engine: AsyncEngine, redis: Any) -> dict[str,
     return checks
 
 
+def _after_response(engine: AsyncEngine) -> BoundedJobs:
+    return BoundedJobs(limit=limit_for_pool(pool_status(engine).size))
+
+
 def _reservation_ttl(settings: Settings) -> timedelta:
     return timedelta(seconds=settings.reservation_ttl_seconds)
 
@@ -477,6 +482,7 @@ class Container(containers.DeclarativeContainer):
         brevo_webhook_token=providers.Callable(_brevo_webhook_token, settings),
         twilio_auth_token=providers.Callable(_twilio_auth_token, settings),
         readiness=providers.Callable(_readiness, settings, engine, redis),
+        after_response=providers.Singleton(_after_response, engine),
     )
 
 

@@ -124,6 +124,11 @@ that stopped waiting stays open this long for a late delivery, without polling."
 INBOX_FIRST_RETRY = timedelta(seconds=30)
 INBOX_LONGEST_RETRY = timedelta(hours=1)
 """A row whose processing failed is retried after 30 s, doubling up to an hour."""
+DELIVERY_CLAIM = timedelta(seconds=30)
+"""How long a delivered row is left to the process that stored it, which applies it
+right after the acknowledgement: the worker's retries take it only once this is over
+(that process died, or its queue is that long). Claimed at once, the row was verified
+and applied twice under a burst, the worker racing the process on every payment."""
 
 
 class InboxEvent(msgspec.Struct, kw_only=True):
@@ -194,11 +199,12 @@ class InboxEvent(msgspec.Struct, kw_only=True):
         self.record_failure(error, now + delay)
 
     def redeliver(self, payload: bytes, now: datetime) -> None:
-        """Another delivery of an open event: to be processed now, its schedule afresh."""
+        """Another delivery of an open event: to be processed now by the process that
+        stored it (the worker's retries after ``DELIVERY_CLAIM``), its schedule afresh."""
         self.payload = payload
         self.attempts = 0
         self.last_error = None
-        self.next_attempt_at = now
+        self.next_attempt_at = now + DELIVERY_CLAIM
 
 
 def inbox_key(provider: str, event_type: str, reference: str) -> str:
@@ -222,7 +228,8 @@ def expected_charge(provider: str, reference: str, now: datetime) -> InboxEvent:
 
 
 def delivered(provider: str, event: PaymentEvent, body: bytes, now: datetime) -> InboxEvent:
-    """The row a webhook delivery opens, to be processed now."""
+    """The row a webhook delivery opens, to be processed now by the process that stored
+    it (by the worker's retries once ``DELIVERY_CLAIM`` is over)."""
     return InboxEvent(
         key=inbox_key(provider, event.kind, event.reference),
         provider=provider,
@@ -230,5 +237,5 @@ def delivered(provider: str, event: PaymentEvent, body: bytes, now: datetime) ->
         reference=event.reference,
         payload=body,
         received_at=now,
-        next_attempt_at=now,
+        next_attempt_at=now + DELIVERY_CLAIM,
     )

@@ -13,14 +13,21 @@ from __future__ import annotations
 
 import enum
 import logging
-from datetime import timedelta
+from collections import OrderedDict
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import msgspec
 
 from getiickets.domain.model.errors import DuplicateError, NotFoundError
-from getiickets.domain.model.payments import InboxEvent, PaymentEventKind, delivered
+from getiickets.domain.model.payments import (
+    DELIVERY_CLAIM,
+    InboxEvent,
+    PaymentEventKind,
+    delivered,
+)
 from getiickets.domain.usecases import inbox_rows
+from getiickets.domain.usecases.payment_results import PaymentOutcome
 from getiickets.domain.usecases.retrying import retry_on_conflict
 
 if TYPE_CHECKING:
@@ -35,6 +42,52 @@ logger = logging.getLogger(__name__)
 _CHARGES = frozenset({PaymentEventKind.CHARGE_SUCCEEDED, PaymentEventKind.CHARGE_FAILED})
 INBOX_LEASE = timedelta(minutes=2)
 """How long one worker has a due row to itself before another may take it."""
+KEYS_REMEMBERED = 16_384
+"""Rows a process remembers as closed (some 2 MB), newest kept; as many in hand."""
+
+
+class _KnownRows:
+    """Rows whose next delivery this process can answer as a duplicate without the
+    database. Providers resend what was acknowledged slowly, and under a burst most
+    deliveries are such repeats: each cost a transaction to learn what the process
+    knew already. The answer is the one the stored row would give:
+
+    - closed rows: a closed row never opens again;
+    - rows in hand: stored here by a delivery whose processing has not ended yet, so
+      the row is in flight (that processing will apply it), for ``DELIVERY_CLAIM`` at
+      most, as long as the process leaves the row to it. Processing ends the hand
+      whatever happened: after a failure the next delivery is asked about again.
+
+    An open row in nobody's hand (nothing to apply yet) is always asked about.
+    """
+
+    def __init__(self, size: int = KEYS_REMEMBERED) -> None:
+        self._size = size
+        self._closed: OrderedDict[str, None] = OrderedDict()
+        self._in_hand: OrderedDict[str, datetime] = OrderedDict()
+
+    def answered(self, key: str, now: datetime) -> bool:
+        """True if a delivery of ``key`` is a duplicate, by what this process knows."""
+        if key in self._closed:
+            return True
+        until = self._in_hand.get(key)
+        return until is not None and now < until
+
+    def closed(self, key: str) -> None:
+        self._in_hand.pop(key, None)
+        self._closed[key] = None
+        self._closed.move_to_end(key)
+        if len(self._closed) > self._size:
+            self._closed.popitem(last=False)
+
+    def taken(self, key: str, now: datetime) -> None:
+        self._in_hand[key] = now + DELIVERY_CLAIM
+        self._in_hand.move_to_end(key)
+        if len(self._in_hand) > self._size:
+            self._in_hand.popitem(last=False)  # forgotten: asked about again, no harm
+
+    def released(self, key: str) -> None:
+        self._in_hand.pop(key, None)
 
 
 class WebhookOutcome(enum.StrEnum):
@@ -66,6 +119,7 @@ class PaymentInbox:
         self._results = results
         self._refunds = refunds
         self._clock = clock
+        self._known = _KnownRows()
 
     async def receive_webhook(self, body: bytes, signature: str) -> WebhookReceipt:
         """Have the gateway check and read the delivery (``InvalidSignatureError`` for a
@@ -74,6 +128,8 @@ class PaymentInbox:
         if announced is None:
             return WebhookReceipt(outcome=WebhookOutcome.IGNORED)
         event = delivered(self._gateway.provider, announced, body, self._clock.now())
+        if self._known.answered(event.key, event.received_at):
+            return WebhookReceipt(outcome=WebhookOutcome.DUPLICATE, key=event.key)
         try:
             stored = await retry_on_conflict(lambda: self._store(event))
         except DuplicateError:
@@ -81,6 +137,8 @@ class PaymentInbox:
             stored = await retry_on_conflict(lambda: self._redeliver(event))
         if stored is None:
             return WebhookReceipt(outcome=WebhookOutcome.DUPLICATE, key=event.key)
+        # Accepted means processed right after, here (``process`` ends the hand).
+        self._known.taken(event.key, event.received_at)
         return WebhookReceipt(outcome=WebhookOutcome.ACCEPTED, key=event.key, stored=stored)
 
     async def process(self, key: str, stored: InboxEvent | None = None) -> None:
@@ -90,11 +148,22 @@ class PaymentInbox:
         which spares reading it back. Applying is idempotent, so a row processed by
         someone else in the meantime is only found done again.
         """
+        try:
+            await self._process(key, stored)
+        finally:
+            # However it ended, the next delivery is judged by the row again (or, if
+            # it closed, by what ``_known`` learnt).
+            self._known.released(key)
+
+    async def _process(self, key: str, stored: InboxEvent | None) -> None:
         event = stored
         if event is None or event.key != key:
             async with self._uow() as uow:
                 event = await uow.payment_inbox.get(key)
-        if event is None or event.is_processed:
+        if event is None:
+            return
+        if event.is_processed:
+            self._known.closed(key)
             return
         try:
             if event.event_type in _CHARGES:
@@ -133,6 +202,8 @@ class PaymentInbox:
             except DuplicateError:
                 # A refused insert leaves the unit usable (no failed statement).
                 stored = await uow.payment_inbox.get(event.key)
+                if stored is not None and stored.is_processed:
+                    self._known.closed(event.key)
                 if stored is None or stored.is_processed or stored.is_in_flight:
                     return None
                 stored.redeliver(event.payload, event.received_at)
@@ -150,6 +221,8 @@ class PaymentInbox:
         Returns the row as redelivered."""
         async with self._uow() as uow:
             stored = await uow.payment_inbox.get(event.key)
+            if stored is not None and stored.is_processed:
+                self._known.closed(event.key)
             if stored is None or stored.is_processed or stored.is_in_flight:
                 return None
             stored.redeliver(event.payload, event.received_at)
@@ -167,9 +240,14 @@ class PaymentInbox:
             await self._unknown_to_provider(event.key, event.reference)
             return
         try:
-            await self._results.apply(verification, inbox=event.key)
+            applied = await self._results.apply(verification, inbox=event.key)
         except NotFoundError:
             await inbox_rows.close_now(self._uow, event.key, self._clock)
+            self._known.closed(event.key)
+            return
+        if applied.outcome is not PaymentOutcome.PENDING:
+            # ``apply`` closed the row (committed) for every other outcome.
+            self._known.closed(event.key)
 
     async def _unknown_to_provider(self, key: str, reference: str) -> None:
         async def attempt() -> None:
