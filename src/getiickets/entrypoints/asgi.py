@@ -13,15 +13,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import functools
 import logging
 import multiprocessing
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from litestar import Litestar
-from litestar.types import ASGIApp
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from getiickets.entrypoints.container import (
     SANDBOX_PATH,
@@ -61,15 +62,49 @@ def create_served_app() -> ASGIApp:
     Behind a proxy the client's address is the one the proxy forwards, from the proxies
     trusted by FORWARDED_ALLOW_IPS (as uvicorn did for ``serve`` before).
     """
-    from granian.utils.proxies import wrap_asgi_with_proxy_headers  # noqa: PLC0415
-
     _die_with_supervisor()
     settings = load_settings()
     configure_logging(settings.log_level, as_json=settings.log_json)
-    app: ASGIApp = wrap_asgi_with_proxy_headers(
-        build_app(settings), trusted_hosts=settings.forwarded_allow_ips
-    )
-    return app
+    return behind_proxies(build_app(settings), settings.forwarded_allow_ips)
+
+
+def behind_proxies(app: ASGIApp, trusted_hosts: str) -> ASGIApp:
+    """granian's ``wrap_asgi_with_proxy_headers``, deciding once per client address.
+
+    granian's wrapper parses the client's address (``ipaddress.ip_address``) on every
+    request to ask whether it is a trusted proxy: ~3% of the API process in a burst of
+    joins, for the same few addresses over and over. The answer for an address never
+    changes, so it is remembered (a bounded cache); the headers are read as granian
+    reads them, with its own trust rules (``_Forwarders``: addresses, CIDRs, ``*``).
+    """
+    from granian.utils.proxies import _Forwarders  # noqa: PLC0415
+
+    forwarders = _Forwarders(trusted_hosts)
+    trusted = functools.lru_cache(maxsize=4096)(forwarders.__contains__)
+
+    def served(scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        if scope["type"] == "lifespan":
+            return app(scope, receive, send)
+        client = scope.get("client")
+        if not trusted(client[0] if client else None):
+            return app(scope, receive, send)
+        proto: str | None = None
+        forwarded_for: list[str] = []
+        for key, value in scope["headers"]:
+            if key == b"x-forwarded-proto" and not proto:
+                if stripped := value.decode("latin1").strip():
+                    proto = stripped
+                continue
+            if key == b"x-forwarded-for" and (stripped := value.decode("latin1").strip()):
+                forwarded_for.append(stripped)
+        if forwarded_for and (host := forwarders.get_client_host(", ".join(forwarded_for))):
+            scope["client"] = (host, 0)
+            if proto in {"http", "https", "ws", "wss"}:
+                scheme = proto.replace("http", "ws") if scope["type"] == "websocket" else proto
+                scope["scheme"] = scheme
+        return app(scope, receive, send)
+
+    return served
 
 
 _PR_SET_PDEATHSIG = 1
