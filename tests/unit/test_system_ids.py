@@ -3,6 +3,7 @@ and no letter is likelier than another (an order number must not be guessable)."
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 
 from getiickets.adapters.system.ids import CROCKFORD_ALPHABET, RandomIdGenerator
@@ -25,3 +26,18 @@ def test_every_letter_of_a_code_is_equally_likely() -> None:
 
     assert set(counts) == set(CROCKFORD_ALPHABET)
     assert all(1_750 < count < 2_250 for count in counts.values()), counts
+
+
+def test_ids_are_random_uuid4s_in_hex() -> None:
+    ids = RandomIdGenerator()
+
+    drawn = [ids.new_id() for _ in range(2_000)]
+
+    assert len(set(drawn)) == len(drawn)
+    for text in drawn:
+        parsed = uuid.UUID(hex=text)
+        assert parsed.hex == text
+        assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
+    # Every other hex digit takes every value: the random bits are not fixed.
+    free = [i for i in range(32) if i not in (12, 16)]
+    assert all(len({text[i] for text in drawn}) == 16 for i in free)

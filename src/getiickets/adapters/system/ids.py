@@ -22,7 +22,13 @@ class RandomIdGenerator:
         self._random = secrets.SystemRandom()
 
     def new_id(self) -> str:
-        return uuid.uuid4().hex
+        """``uuid.uuid4().hex`` without building a ``UUID``: the same 122 random bits
+        from the CSPRNG and the same version and variant bits, at half the cost (the
+        object's construction was most of an id, a queue join makes one each)."""
+        random = bytearray(secrets.token_bytes(16))
+        random[6] = (random[6] & 0x0F) | 0x40  # version 4
+        random[8] = (random[8] & 0x3F) | 0x80  # RFC 4122 variant
+        return random.hex()
 
     def new_uuid(self) -> uuid.UUID:
         return uuid.uuid4()
