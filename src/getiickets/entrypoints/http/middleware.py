@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-import uuid
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -38,7 +38,9 @@ def observe_requests(app: ASGIApp) -> ASGIApp:
             return
         given = _header(scope, REQUEST_ID_HEADER)
         # A client's id is kept when it is a plain token: it ties their logs to ours.
-        rid = given if given and _SAFE_ID.fullmatch(given) else uuid.uuid4().hex
+        # 16 random bytes as 32 hex digits, as uuid4().hex was, without building a UUID
+        # (~2 us, a tenth of a kept read's time in Python).
+        rid = given if given and _SAFE_ID.fullmatch(given) else os.urandom(16).hex()
         rid_header = (REQUEST_ID_HEADER.encode(), rid.encode())
         token = request_id.set(rid)
         started = time.perf_counter()
@@ -88,9 +90,7 @@ def _observe(scope: Scope, status: int, seconds: float) -> None:
     if services is None:
         return
     route = scope.get("path_template") or "unmatched"
-    services.metrics.requests.labels(
-        method=scope.get("method", ""), route=route, status=str(status)
-    ).observe(seconds)
+    services.metrics.observe_request(scope.get("method", ""), route, status, seconds)
 
 
 def _header(scope: Scope, name: str) -> str | None:
