@@ -115,8 +115,10 @@ def _refusal(scope: Scope) -> Problem | None:
     """The problem to answer with, built by the one mapper in ``errors``."""
     if _CONTROL.search(scope.get("path", "")):
         return problem_of(NotFoundError("no such resource"))
-    query = scope.get("query_string", b"").decode("latin-1")
-    for name, value in parse_qsl(query, keep_blank_values=True):
+    query = scope.get("query_string", b"")
+    if not query:  # most requests; parse_qsl("") alone costs ~0.6 us
+        return None
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
         if _CONTROL.search(name) or _CONTROL.search(value):
             field = f"query.{_CONTROL.sub('', name)}"
             return problem_of(ValidationError("control characters are not allowed", field=field))
