@@ -18,7 +18,8 @@ import multiprocessing
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from litestar import Litestar
 from litestar.types import ASGIApp
@@ -61,15 +62,30 @@ def create_served_app() -> ASGIApp:
     Behind a proxy the client's address is the one the proxy forwards, from the proxies
     trusted by FORWARDED_ALLOW_IPS (as uvicorn did for ``serve`` before).
     """
-    from granian.utils.proxies import wrap_asgi_with_proxy_headers  # noqa: PLC0415
-
     _die_with_supervisor()
     settings = load_settings()
     configure_logging(settings.log_level, as_json=settings.log_json)
-    app: ASGIApp = wrap_asgi_with_proxy_headers(
-        build_app(settings), trusted_hosts=settings.forwarded_allow_ips
-    )
-    return app
+    return with_proxy_headers(build_app(settings), settings.forwarded_allow_ips)
+
+
+def with_proxy_headers(app: ASGIApp, trusted_hosts: str) -> ASGIApp:
+    """granian's X-Forwarded-For/-Proto handling, for the requests that carry X-Forwarded-For.
+
+    Without that header it changes nothing, yet it parses the client's address
+    (``ipaddress``) on every request to see whether a trusted proxy sent it: ~3% of
+    the API process's CPU on a kept event read (py-spy), gone for direct clients.
+    """
+    from granian.utils.proxies import wrap_asgi_with_proxy_headers  # noqa: PLC0415
+
+    proxied: ASGIApp = wrap_asgi_with_proxy_headers(app, trusted_hosts=trusted_hosts)
+
+    def served(scope: Any, receive: Any, send: Any) -> Awaitable[None]:
+        for name, _ in scope.get("headers", ()):
+            if name == b"x-forwarded-for":  # granian looks for this exact (lowercased) name
+                return proxied(scope, receive, send)
+        return app(scope, receive, send)
+
+    return served
 
 
 _PR_SET_PDEATHSIG = 1
