@@ -137,3 +137,24 @@ async def test_no_more_than_max_entries_are_kept(clock: Clock) -> None:
     clock.now += 1  # the first two expire and make room
     assert await fresh.get(3, build) == b"5"
     assert await fresh.get(3, build) == b"5"
+
+
+async def test_peek_shows_only_a_young_kept_body_and_builds_nothing(clock: Clock) -> None:
+    fresh, build = FreshResponses(0.5, clock=clock), Builder()
+    assert fresh.peek("event") is None
+
+    build.release.clear()
+    building = asyncio.ensure_future(fresh.get("event", build))
+    await asyncio.sleep(0)
+    assert fresh.peek("event") is None  # being built is not kept yet
+    build.release.set()
+    assert await building == b"1"
+
+    clock.now += 0.49
+    assert fresh.peek("event") == b"1"
+    clock.now += 0.01
+    assert fresh.peek("event") is None
+    assert await fresh.get("event", build) == b"2"
+    fresh.clear()
+    assert fresh.peek("event") is None
+    assert build.builds == 2

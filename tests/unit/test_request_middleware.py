@@ -11,6 +11,7 @@ import pytest
 
 from getiickets.entrypoints.http.middleware import observe_requests
 from getiickets.entrypoints.logs import request_id
+from getiickets.entrypoints.metrics import Metrics
 
 
 async def _app(scope: Any, receive: Any, send: Any) -> None:
@@ -108,3 +109,21 @@ async def test_no_access_line_is_even_built_above_info(
 
     assert built == []
     assert [r for r in caplog.records if r.name == "getiickets.access"] == []
+
+
+def test_each_request_is_observed_in_its_own_series() -> None:
+    metrics = Metrics()
+    for method, route, status in [
+        ("GET", "/api/v1/events", 200),
+        ("GET", "/api/v1/events", 200),
+        ("GET", "/api/v1/events", 422),
+        ("POST", "/api/v1/events", 201),
+    ]:
+        metrics.observe_request(method, route, status, 0.002)
+
+    def count(method: str, status: str) -> float | None:
+        labels = {"method": method, "route": "/api/v1/events", "status": status}
+        return metrics.registry.get_sample_value("getiickets_http_request_seconds_count", labels)
+
+    assert (count("GET", "200"), count("GET", "422"), count("POST", "201")) == (2, 1, 1)
+    assert count("POST", "200") is None

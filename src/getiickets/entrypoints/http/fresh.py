@@ -56,6 +56,13 @@ class FreshResponses:
         # A caller that goes away (its client hung up) must not cancel the others' build.
         return await asyncio.shield(task)
 
+    def peek(self, key: Hashable) -> bytes | None:
+        """The body kept for ``key`` if younger than ``max_age``; never builds or waits."""
+        entry = self._entries.get(key)
+        if entry is not None and self._clock() - entry[0] < self._max_age:
+            return entry[1]
+        return None
+
     def clear(self) -> None:
         """Forget everything kept, and anything being built now: after a write here."""
         self._entries.clear()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-import uuid
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -38,7 +38,9 @@ def observe_requests(app: ASGIApp) -> ASGIApp:
             return
         given = _header(scope, REQUEST_ID_HEADER)
         # A client's id is kept when it is a plain token: it ties their logs to ours.
-        rid = given if given and _SAFE_ID.fullmatch(given) else uuid.uuid4().hex
+        # 16 random bytes as 32 hex digits, as uuid4().hex was, without building a UUID
+        # (~2 us, a tenth of a kept read's time in Python).
+        rid = given if given and _SAFE_ID.fullmatch(given) else os.urandom(16).hex()
         rid_header = (REQUEST_ID_HEADER.encode(), rid.encode())
         token = request_id.set(rid)
         started = time.perf_counter()
@@ -88,9 +90,7 @@ def _observe(scope: Scope, status: int, seconds: float) -> None:
     if services is None:
         return
     route = scope.get("path_template") or "unmatched"
-    services.metrics.requests.labels(
-        method=scope.get("method", ""), route=route, status=str(status)
-    ).observe(seconds)
+    services.metrics.observe_request(scope.get("method", ""), route, status, seconds)
 
 
 def _header(scope: Scope, name: str) -> str | None:
@@ -115,8 +115,10 @@ def _refusal(scope: Scope) -> Problem | None:
     """The problem to answer with, built by the one mapper in ``errors``."""
     if _CONTROL.search(scope.get("path", "")):
         return problem_of(NotFoundError("no such resource"))
-    query = scope.get("query_string", b"").decode("latin-1")
-    for name, value in parse_qsl(query, keep_blank_values=True):
+    query = scope.get("query_string", b"")
+    if not query:  # most requests; parse_qsl("") alone costs ~0.6 us
+        return None
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
         if _CONTROL.search(name) or _CONTROL.search(value):
             field = f"query.{_CONTROL.sub('', name)}"
             return problem_of(ValidationError("control characters are not allowed", field=field))

@@ -21,6 +21,12 @@ from getiickets.entrypoints.http.dependencies import requires_event_owner, requi
 from getiickets.entrypoints.http.errors import documented
 from getiickets.entrypoints.http.fresh import FreshResponses
 from getiickets.entrypoints.http.images import check_image
+from getiickets.entrypoints.http.kept_reads import (
+    event_key,
+    list_key,
+    serve_kept_event,
+    serve_kept_list,
+)
 from getiickets.entrypoints.http.schemas import (
     CreateEventBody,
     EventListOut,
@@ -42,7 +48,8 @@ class EventsController(Controller):
     path = "/events"
     tags = ["events"]  # noqa: RUF012 - Litestar reads it as a class attribute
 
-    @get("/", operation_id="listEvents", responses=documented(422))
+    # Kept answers skip the handler (kept_reads): what it serves must match them.
+    @get("/", operation_id="listEvents", responses=documented(422), middleware=[serve_kept_list])
     async def list_events(  # noqa: PLR0917 - one parameter per query field of docs/http-api.md
         self,
         # The hot public reads take the bag itself: one dependency, one batch (see
@@ -59,9 +66,14 @@ class EventsController(Controller):
         async def build() -> bytes:
             return msgspec.json.encode(event_list_view(await services.catalog.list_events(query)))
 
-        return _json(await services.fresh_reads.get(("list", query), build))
+        return _json(await services.fresh_reads.get(list_key(query), build))
 
-    @get("/{event_ref:str}", operation_id="getEvent", responses=documented(404))
+    @get(
+        "/{event_ref:str}",  # kept_reads.EVENT_REF_PARAMETER
+        operation_id="getEvent",
+        responses=documented(404),
+        middleware=[serve_kept_event],
+    )
     async def get_event(
         self,
         event_ref: FromPath[str],
@@ -73,7 +85,7 @@ class EventsController(Controller):
             return msgspec.json.encode(event_view(await services.catalog.get_event(event_ref)))
 
         try:
-            return _json(await services.fresh_reads.get(("event", event_ref), build))
+            return _json(await services.fresh_reads.get(event_key(event_ref), build))
         except NotFoundError:
             if actor is None:
                 raise
