@@ -49,9 +49,8 @@ class Stubs:
     async def send(self, message: Any) -> None:
         self.sent.append(message)
 
-    def labels(self, method: str, route: str, status: str) -> Any:
-        self.observed.append((method, route, status))
-        return SimpleNamespace(observe=lambda seconds: None)
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.observed.append((method, route, str(status)))
 
     def handle_routing(self, path: str, method: str) -> Any:
         handler = SimpleNamespace(operation_id="joinEventQueue")
@@ -68,7 +67,7 @@ async def _post(
     services = SimpleNamespace(
         catalog=stubs,
         waiting_room=stubs,
-        metrics=SimpleNamespace(requests=SimpleNamespace(labels=stubs.labels)),
+        metrics=SimpleNamespace(observe_request=stubs.observe_request),
     )
     app: Any = SimpleNamespace(
         state=SimpleNamespace(services=services), asgi_router=stubs, asgi_handler=stubs.route
