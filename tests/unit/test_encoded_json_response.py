@@ -66,3 +66,12 @@ def test_with_nothing_to_merge_it_skips_litestar_s_asgi_response() -> None:
 
     assert isinstance(sent, _Sent)
     assert not isinstance(merged, _Sent)
+
+
+def test_it_holds_what_litestar_s_response_holds_for_the_same_arguments() -> None:
+    ours = EncodedJson(BODY, status_code=201)
+    theirs = Response(BODY, status_code=201, media_type=MediaType.JSON)
+
+    assert {name: getattr(ours, name) for name in Response.__slots__} == {
+        name: getattr(theirs, name) for name in Response.__slots__
+    }

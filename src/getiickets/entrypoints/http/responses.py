@@ -21,7 +21,16 @@ _JSON_TYPE = (b"content-type", MediaType.JSON.value.encode("latin-1"))
 
 class EncodedJson(Response[bytes]):
     def __init__(self, body: bytes, *, status_code: int) -> None:
-        super().__init__(body, status_code=status_code, media_type=MediaType.JSON)
+        # What Response.__init__ sets for these arguments, without its generic
+        # ``isinstance(..., Mapping)`` checks (typing's are slow: a tenth of this class).
+        self.content = body
+        self.status_code = self._status = status_code
+        self.media_type = MediaType.JSON
+        self.background = None
+        self.cookies = []
+        self.headers = {}
+        self.encoding = "utf-8"
+        self.response_type_encoders = {**(self.type_encoders or {})}
 
     def to_asgi_response(  # type: ignore[override]
         self, app: Any, request: Any, **options: Any
@@ -38,7 +47,7 @@ class EncodedJson(Response[bytes]):
         )
         if any(merged):
             return super().to_asgi_response(app, request, **options)
-        return _Sent(self.status_code, self.content)
+        return _Sent(self._status, self.content)
 
 
 class _Sent:
