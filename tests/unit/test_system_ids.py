@@ -3,6 +3,7 @@ and no letter is likelier than another (an order number must not be guessable)."
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 
 from getiickets.adapters.system.ids import CROCKFORD_ALPHABET, RandomIdGenerator
@@ -25,3 +26,19 @@ def test_every_letter_of_a_code_is_equally_likely() -> None:
 
     assert set(counts) == set(CROCKFORD_ALPHABET)
     assert all(1_750 < count < 2_250 for count in counts.values()), counts
+
+
+def test_ids_are_random_uuid4s_in_hex() -> None:
+    ids = RandomIdGenerator()
+
+    drawn = [ids.new_id() for _ in range(2_000)]
+
+    assert len(set(drawn)) == len(drawn)
+    for value in drawn:
+        parsed = uuid.UUID(hex=value)
+        assert parsed.hex == value
+        assert parsed.version == 4
+        assert parsed.variant == uuid.RFC_4122
+    # Every other bit is random: each hex digit outside the fixed ones takes all 16 values.
+    free_positions = [i for i in range(32) if i not in (12, 16)]
+    assert all(len({value[i] for value in drawn}) == 16 for i in free_positions)
