@@ -34,10 +34,11 @@ def test_ids_are_random_uuid4s_in_hex() -> None:
     drawn = [ids.new_id() for _ in range(2_000)]
 
     assert len(set(drawn)) == len(drawn)
-    for text in drawn:
-        parsed = uuid.UUID(hex=text)
-        assert parsed.hex == text
-        assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
-    # Every other hex digit takes every value: the random bits are not fixed.
-    free = [i for i in range(32) if i not in (12, 16)]
-    assert all(len({text[i] for text in drawn}) == 16 for i in free)
+    for value in drawn:
+        parsed = uuid.UUID(hex=value)
+        assert parsed.hex == value
+        assert parsed.version == 4
+        assert parsed.variant == uuid.RFC_4122
+    # Every other bit is random: each hex digit outside the fixed ones takes all 16 values.
+    free_positions = [i for i in range(32) if i not in (12, 16)]
+    assert all(len({value[i] for value in drawn}) == 16 for i in free_positions)

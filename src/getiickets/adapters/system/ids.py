@@ -6,6 +6,7 @@ tokens must be unguessable, and jitter costs nothing extra to take from the same
 
 from __future__ import annotations
 
+import os
 import secrets
 import uuid
 
@@ -22,13 +23,12 @@ class RandomIdGenerator:
         self._random = secrets.SystemRandom()
 
     def new_id(self) -> str:
-        """``uuid.uuid4().hex`` without building a ``UUID``: the same 122 random bits
-        from the CSPRNG and the same version and variant bits, at half the cost (the
-        object's construction was most of an id, a queue join makes one each)."""
-        random = bytearray(secrets.token_bytes(16))
-        random[6] = (random[6] & 0x0F) | 0x40  # version 4
-        random[8] = (random[8] & 0x3F) | 0x80  # RFC 4122 variant
-        return random.hex()
+        # What ``uuid.uuid4().hex`` returns, without building a UUID object around 16
+        # random bytes (a third of the cost; an order takes two ids or more).
+        raw = bytearray(os.urandom(16))
+        raw[6] = raw[6] & 0x0F | 0x40  # version 4
+        raw[8] = raw[8] & 0x3F | 0x80  # RFC 4122 variant
+        return raw.hex()
 
     def new_uuid(self) -> uuid.UUID:
         return uuid.uuid4()

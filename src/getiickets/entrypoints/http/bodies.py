@@ -7,11 +7,12 @@ label says. A body nested deeper than any of our documents is
 refused as malformed JSON: msgspec's decoder recurses per level, so about a thousand
 levels raised RecursionError, a 500 and a traceback, before anything was authenticated.
 
-A JSON body is then decoded strictly into the route's request struct before Litestar
-converts it. Litestar converts leniently (it must, for query strings), which took
-``"quantity": "1"`` for 1 and ``"price": 1e9`` for an integer; docs/http-api.md's numbers are
-integers only, and its money a decimal string or an integer. A body that does not fit
-raises msgspec's ValidationError, whose path becomes the 422's ``errors[].field``.
+A JSON body is then decoded strictly into the route's request struct, and Litestar
+receives that struct, so a body that fits is parsed once. Litestar would convert
+leniently (it must, for query strings), which took ``"quantity": "1"`` for 1 and
+``"price": 1e9`` for an integer; docs/http-api.md's numbers are integers only, and its
+money a decimal string or an integer. A body that does not fit raises msgspec's
+ValidationError, whose path becomes the 422's ``errors[].field``.
 """
 
 from __future__ import annotations
@@ -90,14 +91,19 @@ class CheckedRequest(Request[Any, Any, Any]):
         # Whatever the Content-Type claims, this is where bytes meet the JSON parser.
         body = await self.body()
         self._check(body)
-        # Syntax first (a truncated body is malformed JSON, whatever fields it started
-        # with), then the strict fit to the route's request struct.
-        value = await super().json()
         field = self.route_handler.parsed_data_field
         annotation = field.annotation if field is not None else None
         if body and isinstance(annotation, type) and issubclass(annotation, msgspec.Struct):
-            _strict_decoder(annotation).decode(body)
-        return value
+            try:
+                # A body that fits is parsed once, into the struct itself, which Litestar
+                # then takes as it is (converting a struct to its own type is a no-op).
+                return _strict_decoder(annotation).decode(body)
+            except msgspec.DecodeError:
+                # Syntax first (a truncated body is malformed JSON, whatever fields it
+                # started with): Litestar's parse raises that; then the strict misfit.
+                await super().json()
+                raise
+        return await super().json()
 
     def _check(self, body: bytes) -> None:
         if not self._body_checked:

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, MediaType, Request, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter, SkipValidation
 from litestar.status_codes import HTTP_302_FOUND
@@ -28,6 +28,7 @@ from getiickets.entrypoints.http.idempotency import (
     idempotent,
     user_caller,
 )
+from getiickets.entrypoints.http.responses import EncodedJson
 from getiickets.entrypoints.http.schemas import (
     OrderOut,
     PlaceOrderBody,
@@ -96,11 +97,7 @@ class OrdersController(Controller):
             if key is None:
                 # Nothing to record or replay: skip hashing who is asking. Encoded here
                 # as ``idempotent`` encodes what it stores, without Litestar's serializer.
-                return Response(
-                    msgspec.json.encode(await work()),
-                    status_code=201,
-                    media_type=MediaType.JSON,
-                )
+                return EncodedJson(msgspec.json.encode(await work()), status_code=201)
             return await idempotent(
                 store=services.idempotency,
                 clock=services.clock,
