@@ -23,7 +23,7 @@ tests hold this to.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import msgspec
 from litestar._asgi.utils import is_valid_host
@@ -35,6 +35,7 @@ from getiickets.entrypoints.http.schemas import JoinQueueBody, queue_status_view
 
 if TYPE_CHECKING:
     from litestar import Litestar
+    from litestar.types import HTTPScope
 
 MAX_FAST_BODY_BYTES = 4096
 """An email is at most 200 characters: a join body past this goes the route's way
@@ -83,13 +84,11 @@ def answer_joins_first(app: Litestar) -> None:
 
 def _join_target(scope: Scope) -> str | None:
     """The event id of a join the fast path may take, else None."""
-    if scope["type"] != "http" or scope["method"] != "POST" or scope.get("root_path"):
+    if scope["type"] != "http" or scope.get("root_path"):
         return None
-    path = scope["path"]
-    if not (path.startswith(_PREFIX) and path.endswith(_SUFFIX)):
-        return None
-    event_id = path[len(_PREFIX) : -len(_SUFFIX)]
-    if not event_id or "/" in event_id:
+    http = cast("HTTPScope", scope)  # the type was just checked; mypy cannot narrow it
+    event_id = _event_id(http["path"]) if http["method"] == "POST" else None
+    if event_id is None:
         return None
     labelled_json = False
     for name, value in scope["headers"]:
@@ -100,6 +99,14 @@ def _join_target(scope: Scope) -> str | None:
         elif name == b"host" and not is_valid_host(value):
             return None  # Litestar's routing refuses it
     return event_id if labelled_json else None
+
+
+def _event_id(path: str) -> str | None:
+    """``{id}`` of exactly ``/api/v1/events/{id}/queue``, else None."""
+    if not (path.startswith(_PREFIX) and path.endswith(_SUFFIX)):
+        return None
+    event_id = path[len(_PREFIX) : -len(_SUFFIX)]
+    return event_id if event_id and "/" not in event_id else None
 
 
 async def _answer(scope: Scope, receive: Receive, send: Send, joining: JoinQueueBody) -> None:
