@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from datetime import timedelta
 
@@ -501,6 +502,28 @@ async def test_a_queue_join_reads_a_published_event_once_per_memo_ttl(world: Wor
     world.advance(PUBLISHED_MEMO_TTL.total_seconds())
     await world.catalog.published_event(show.event_id)
     assert len(reads) > read_once
+
+
+async def test_joins_finding_the_memo_stale_together_share_one_read(world: World) -> None:
+    show = await world.a_published_event()
+    reads = _counting_cache_reads(world)
+    await world.catalog.published_event(show.event_id)
+    read = world.cache.get
+
+    async def slow(key: str) -> bytes | None:
+        await asyncio.sleep(0)  # a real cache answers later: the others arrive meanwhile
+        return await read(key)
+
+    world.cache.get = slow  # type: ignore[method-assign]
+    world.advance(PUBLISHED_MEMO_TTL.total_seconds())
+    before = len(reads)
+    await world.catalog.published_event(show.event_id)
+    one_caller = len(reads) - before
+    world.advance(PUBLISHED_MEMO_TTL.total_seconds())
+    before = len(reads)
+    events = await asyncio.gather(*(world.catalog.published_event(show.event_id) for _ in range(5)))
+    assert {event.id for event in events} == {show.event_id}
+    assert len(reads) - before == one_caller > 0
 
 
 async def test_a_draft_is_not_remembered_so_its_publication_counts_at_once(world: World) -> None:

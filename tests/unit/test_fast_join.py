@@ -11,7 +11,7 @@ import msgspec
 import pytest
 
 from getiickets.domain.usecases.waiting_room import QueueStatus
-from getiickets.entrypoints.http.fast_join import MAX_FAST_BODY_BYTES, fast_join
+from getiickets.entrypoints.http.fast_join import MAX_FAST_BODY_BYTES, answer_joins_first
 
 ADMITTED = QueueStatus(
     event_id="evt",
@@ -29,6 +29,7 @@ class Stubs:
         self.joins: list[tuple[str, str, str]] = []
         self.route_bodies: list[bytes] = []
         self.sent: list[dict[str, Any]] = []
+        self.observed: list[tuple[str, str, str]] = []
 
     async def published_event(self, id_or_slug: str) -> Any:
         return SimpleNamespace(id=id_or_slug)
@@ -48,15 +49,36 @@ class Stubs:
     async def send(self, message: Any) -> None:
         self.sent.append(message)
 
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.observed.append((method, route, str(status)))
 
-async def _post(stubs: Stubs, chunks: list[bytes], content_type: bytes | None) -> None:
-    services = SimpleNamespace(catalog=stubs, waiting_room=stubs)
+    def handle_routing(self, path: str, method: str) -> Any:
+        handler = SimpleNamespace(operation_id="joinEventQueue")
+        return None, handler, path, {}, "/api/v1/events/{event_id}/queue"
+
+
+async def _post(
+    stubs: Stubs,
+    chunks: list[bytes],
+    content_type: bytes | None,
+    path: str = "/api/v1/events/evt/queue",
+    method: str = "POST",
+) -> None:
+    services = SimpleNamespace(
+        catalog=stubs,
+        waiting_room=stubs,
+        metrics=SimpleNamespace(observe_request=stubs.observe_request),
+    )
+    app: Any = SimpleNamespace(
+        state=SimpleNamespace(services=services), asgi_router=stubs, asgi_handler=stubs.route
+    )
+    answer_joins_first(app)
     scope: Any = {
         "type": "http",
-        "method": "POST",
+        "method": method,
+        "path": path,
         "headers": [] if content_type is None else [(b"content-type", content_type)],
-        "app": SimpleNamespace(state=SimpleNamespace(services=services)),
-        "path_params": {"event_id": "evt"},
+        "app": app,
         "client": ("203.0.113.9", 5000),
     }
     messages = [
@@ -67,7 +89,7 @@ async def _post(stubs: Stubs, chunks: list[bytes], content_type: bytes | None) -
     async def receive() -> Any:
         return messages.pop(0)
 
-    await fast_join(stubs.route)(scope, receive, stubs.send)
+    await app.asgi_handler(scope, receive, stubs.send)
 
 
 async def test_a_plain_json_join_is_answered_without_the_route() -> None:
@@ -85,7 +107,11 @@ async def test_a_plain_json_join_is_answered_without_the_route() -> None:
         "admission_token": "admission-token",
         "admission_expires_at": "2030-01-01T12:05:00Z",
     }
-    assert dict(start["headers"])[b"content-length"] == str(len(body["body"])).encode()
+    headers = dict(start["headers"])
+    assert headers[b"content-length"] == str(len(body["body"])).encode()
+    # Observed as the route is: its request id header, its template in the metrics.
+    assert headers[b"x-request-id"]
+    assert stubs.observed == [("POST", "/api/v1/events/{event_id}/queue", "201")]
 
 
 @pytest.mark.parametrize(
@@ -106,3 +132,22 @@ async def test_anything_else_goes_to_the_route_with_every_byte(
     await _post(stubs, chunks, content_type)
     assert stubs.joins == []
     assert stubs.route_bodies == [b"".join(chunks)]
+    assert stubs.observed == []  # Litestar's route observes it, not the fast path
+
+
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [
+        ("/api/v1/events/evt/queue/", "POST"),
+        ("/api/v1/events//queue", "POST"),
+        ("/api/v1/events/a/b/queue", "POST"),
+        ("/api/v1/events/evt/queue", "PUT"),
+        ("/api/v1/queue/evt", "POST"),
+    ],
+    ids=["trailing-slash", "no-id", "nested", "another-method", "another-route"],
+)
+async def test_only_the_join_s_exact_path_and_method_are_taken(path: str, method: str) -> None:
+    stubs = Stubs()
+    await _post(stubs, [b'{"email":"a@b.ng"}'], b"application/json", path=path, method=method)
+    assert stubs.joins == []
+    assert stubs.route_bodies == [b'{"email":"a@b.ng"}']

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hmac
 import itertools
 import random
 from collections import Counter
@@ -12,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -32,6 +35,7 @@ from getiickets.domain.model.waiting_room import (
     LATE,
     REBUILD_WINDOW,
     AdmissionPass,
+    QueuePlace,
     QueueSettings,
     TokenSealer,
     admit,
@@ -401,3 +405,23 @@ async def test_every_step_is_reported_for_the_metrics() -> None:
     steps = [step for _, step, _ in room.observed]
     assert sum(len(step.waited_us) for step in steps) == 1
     assert sum(step.lapsed for step in steps) == 1
+
+
+def test_tokens_are_hmac_sha256_seals_under_a_key_per_kind() -> None:
+    """The seal's format, computed independently: tokens sealed before keep opening."""
+    sealer = TokenSealer(KEY)
+    place = QueuePlace(event_id="evt", entry_id="e1", score=7, arrival_us=11)
+    payload = msgspec.json.encode(place)
+    mac = hmac.digest(hmac.digest(KEY, b"queue-token:v1", "sha256"), payload, "sha256")
+    expected = f"{_b64(payload)}.{_b64(mac)}"
+    assert sealer.seal_place(place) == expected
+    assert sealer.open_place(expected) == place
+    # The same payload under the other kind's key, or one byte off, opens nothing.
+    assert sealer.open_admission(expected) is None
+    body, _, seal = expected.partition(".")
+    assert sealer.open_place(f"{body}.{_b64(bytes([mac[0] ^ 1]) + mac[1:])}") is None
+    assert sealer.open_place(seal + "." + body) is None
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()

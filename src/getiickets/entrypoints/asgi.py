@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import gc
 import logging
 import multiprocessing
 import os
@@ -65,7 +66,12 @@ def create_served_app() -> ASGIApp:
     _die_with_supervisor()
     settings = load_settings()
     configure_logging(settings.log_level, as_json=settings.log_json)
-    return with_proxy_headers(build_app(settings), settings.forwarded_allow_ips)
+    app = with_proxy_headers(build_app(settings), settings.forwarded_allow_ips)
+    # Everything imported and built so far lives as long as the process: out of the
+    # cyclic collector's sight, its full collections no longer walk the whole
+    # framework on every pass (perf: the collector was ~5% of a join in a burst).
+    gc.freeze()
+    return app
 
 
 def with_proxy_headers(app: ASGIApp, trusted_hosts: str) -> ASGIApp:

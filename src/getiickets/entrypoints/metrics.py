@@ -154,6 +154,7 @@ class Metrics:
             registry=r,
             multiprocess_mode="livemax",
         )
+        self._queue_waiting_of: dict[str, Gauge] = {}
         self.queue_admitted = Counter(
             "getiickets_queue_admitted",
             "Buyers let through a waiting room (rate() per minute is the admission rate)",
@@ -214,7 +215,13 @@ class Metrics:
         if step.lapsed:
             self.queue_admissions_expired.labels(event_id=event_id).inc(step.lapsed)
         if waiting is not None:
-            self.queue_waiting.labels(event_id=event_id).set(waiting)
+            waiting_gauge = self._queue_waiting_of.get(event_id)
+            if waiting_gauge is None:
+                # labels() validates and locks on every call: ~2 us of every join and
+                # poll in a rush. Its child for an event never changes (none is removed).
+                waiting_gauge = self.queue_waiting.labels(event_id=event_id)
+                self._queue_waiting_of[event_id] = waiting_gauge
+            waiting_gauge.set(waiting)
 
     def watch_engine(self, engine: AsyncEngine) -> None:
         """Statement latency from SQLAlchemy's cursor events, pool use at scrape time."""

@@ -243,7 +243,12 @@ class TokenSealer:
     def __init__(self, key: bytes) -> None:
         if len(key) < 16:  # noqa: PLR2004 - 128 bits at least
             raise ValueError("the token key is too short")
-        self._keys = {kind: hmac.digest(key, kind, "sha256") for kind in (_QUEUE, _ADMISSION)}
+        # Keyed once: a copy of a keyed HMAC skips hashing the key's two padded blocks,
+        # about half of sealing a token; the MAC is the same HMAC-SHA256 as before.
+        self._keyed = {
+            kind: hmac.new(hmac.digest(key, kind, "sha256"), digestmod=hashlib.sha256)
+            for kind in (_QUEUE, _ADMISSION)
+        }
 
     def seal_place(self, place: QueuePlace) -> str:
         return self._seal(_QUEUE, msgspec.json.encode(place))
@@ -260,8 +265,12 @@ class TokenSealer:
         return None if payload is None else _decoded(payload, AdmissionPass)
 
     def _seal(self, kind: bytes, payload: bytes) -> str:
-        mac = hmac.digest(self._keys[kind], payload, "sha256")
-        return f"{_b64(payload)}.{_b64(mac)}"
+        return f"{_b64(payload)}.{_b64(self._mac(kind, payload))}"
+
+    def _mac(self, kind: bytes, payload: bytes) -> bytes:
+        keyed = self._keyed[kind].copy()
+        keyed.update(payload)
+        return keyed.digest()
 
     def _open(self, kind: bytes, token: str) -> bytes | None:
         body, _, mac = token.partition(".")
@@ -269,8 +278,7 @@ class TokenSealer:
             payload, given = _unb64(body), _unb64(mac)
         except (binascii.Error, ValueError):
             return None
-        expected = hmac.digest(self._keys[kind], payload, "sha256")
-        return payload if hmac.compare_digest(expected, given) else None
+        return payload if hmac.compare_digest(self._mac(kind, payload), given) else None
 
 
 def _decoded(payload: bytes, kind: type[_T]) -> _T | None:

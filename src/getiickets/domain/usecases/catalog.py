@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -146,6 +147,7 @@ class Catalog:
         self._clock = clock
         self._ids = ids
         self._published: dict[str, tuple[Event, datetime]] = {}
+        self._reading_published: dict[str, asyncio.Future[Event]] = {}
 
     async def create_event(self, actor: Actor, command: CreateEvent) -> EventView:
         if not actor.is_organizer:
@@ -264,6 +266,17 @@ class Catalog:
         seen = self._published.get(id_or_slug)
         if seen is not None and now - seen[1] < PUBLISHED_MEMO_TTL:
             return seen[0]
+        # In a rush every join in flight finds the memo stale at the same moment: they
+        # share one read (and one pooled connection) instead of each making its own.
+        reading = self._reading_published.get(id_or_slug)
+        if reading is None:
+            reading = asyncio.ensure_future(self._remember_published(id_or_slug, now))
+            self._reading_published[id_or_slug] = reading
+            reading.add_done_callback(lambda _: self._reading_published.pop(id_or_slug, None))
+        # Shielded: one caller giving up (a client gone) must not cancel the others'.
+        return await asyncio.shield(reading)
+
+    async def _remember_published(self, id_or_slug: str, now: datetime) -> Event:
         event = await self.visible_event(id_or_slug)
         if len(self._published) >= _PUBLISHED_MEMO_SIZE:
             self._published.clear()

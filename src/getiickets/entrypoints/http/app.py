@@ -18,6 +18,7 @@ from getiickets import __doc__ as package_doc
 from getiickets.entrypoints.http.bodies import CheckedRequest
 from getiickets.entrypoints.http.dependencies import DEPENDENCIES
 from getiickets.entrypoints.http.errors import EXCEPTION_HANDLERS
+from getiickets.entrypoints.http.fast_join import answer_joins_first
 from getiickets.entrypoints.http.middleware import observe_requests
 from getiickets.entrypoints.http.openapi import ClosedStructSchemaPlugin, document_edge_responses
 from getiickets.entrypoints.http.routes.auth import AuthController
@@ -100,4 +101,6 @@ def create_app(
         plugins=[ClosedStructSchemaPlugin()],
     )
     document_edge_responses(app)
+    # The rush's route: plain JSON joins are answered before routing, exactly as there.
+    answer_joins_first(app)
     return app
