@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -29,6 +28,7 @@ from getiickets.domain.model.money import DEFAULT_CURRENCY, Money
 from getiickets.domain.model.orders import OrderStatus
 from getiickets.domain.usecases.event_cache import EventCache
 from getiickets.domain.usecases.retrying import retry_on_conflict
+from getiickets.domain.usecases.single_flight import SingleFlight
 from getiickets.ports.repositories import EventPage
 
 if TYPE_CHECKING:
@@ -147,7 +147,7 @@ class Catalog:
         self._clock = clock
         self._ids = ids
         self._published: dict[str, tuple[Event, datetime]] = {}
-        self._reading_published: dict[str, asyncio.Future[Event]] = {}
+        self._reading_published: SingleFlight[Event] = SingleFlight()
 
     async def create_event(self, actor: Actor, command: CreateEvent) -> EventView:
         if not actor.is_organizer:
@@ -266,15 +266,10 @@ class Catalog:
         seen = self._published.get(id_or_slug)
         if seen is not None and now - seen[1] < PUBLISHED_MEMO_TTL:
             return seen[0]
-        # In a rush every join in flight finds the memo stale at the same moment: they
-        # share one read (and one pooled connection) instead of each making its own.
-        reading = self._reading_published.get(id_or_slug)
-        if reading is None:
-            reading = asyncio.ensure_future(self._remember_published(id_or_slug, now))
-            self._reading_published[id_or_slug] = reading
-            reading.add_done_callback(lambda _: self._reading_published.pop(id_or_slug, None))
-        # Shielded: one caller giving up (a client gone) must not cancel the others'.
-        return await asyncio.shield(reading)
+        # In a rush every join in flight finds the memo stale at the same moment.
+        return await self._reading_published.share(
+            id_or_slug, lambda: self._remember_published(id_or_slug, now)
+        )
 
     async def _remember_published(self, id_or_slug: str, now: datetime) -> Event:
         event = await self.visible_event(id_or_slug)

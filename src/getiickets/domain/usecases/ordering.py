@@ -30,7 +30,6 @@ the event afresh.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -63,6 +62,7 @@ from getiickets.domain.usecases.access import OrderAccess, load_visible_order
 from getiickets.domain.usecases.event_cache import EventCache
 from getiickets.domain.usecases.holds import confirm_sold, release_holds
 from getiickets.domain.usecases.retrying import retry_on_conflict
+from getiickets.domain.usecases.single_flight import SingleFlight
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -127,7 +127,7 @@ class Ordering:
         self._orders = orders
         self._events = EventCache(uow=uow, cache=cache) if cache is not None else None
         self._on_sale: dict[str, tuple[Event, datetime]] = {}
-        self._reading: dict[str, asyncio.Future[Event | None]] = {}
+        self._reading: SingleFlight[Event | None] = SingleFlight()
 
     async def place_order(self, command: PlaceOrder) -> PlacedOrder:
         now = self._clock.now()
@@ -270,13 +270,7 @@ class Ordering:
     async def _event(self, event_id: str, now: datetime) -> Event | None:
         """Read once for every order that asks meanwhile: in a rush the whole burst in
         flight finds the memo stale at the same moment."""
-        reading = self._reading.get(event_id)
-        if reading is None:
-            reading = asyncio.ensure_future(self._read_event(event_id, now))
-            self._reading[event_id] = reading
-            reading.add_done_callback(lambda _: self._reading.pop(event_id, None))
-        # Shielded: one caller giving up (a client gone) must not cancel the others' read.
-        return await asyncio.shield(reading)
+        return await self._reading.share(event_id, lambda: self._read_event(event_id, now))
 
     async def _read_event(self, event_id: str, now: datetime) -> Event | None:
         if self._events is not None:

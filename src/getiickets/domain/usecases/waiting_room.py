@@ -15,7 +15,6 @@ order, so the use stays spent: at worst a buyer rejoins, never a second order.
 
 from __future__ import annotations
 
-import asyncio
 import math
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -50,6 +49,7 @@ from getiickets.domain.model.waiting_room import (
     from_us,
     to_us,
 )
+from getiickets.domain.usecases.single_flight import SingleFlight
 from getiickets.ports.waiting_room import Claim, JoinLimits, JoinRefused, Spot, Step
 
 if TYPE_CHECKING:
@@ -149,7 +149,7 @@ class WaitingRoom:
         )
         self._observe = observe
         self._cached: dict[str, tuple[QueueSettings | None, datetime]] = {}
-        self._reading: dict[str, asyncio.Future[QueueSettings | None]] = {}
+        self._reading: SingleFlight[QueueSettings | None] = SingleFlight()
 
     # ------------------------------------------------------------ organizer
 
@@ -320,13 +320,9 @@ class WaitingRoom:
         else:
             # In a rush every request in flight finds the entry stale at the same
             # moment: they share one read instead of each asking the database.
-            reading = self._reading.get(event_id)
-            if reading is None:
-                reading = asyncio.ensure_future(self._read_settings(event_id, now))
-                self._reading[event_id] = reading
-                reading.add_done_callback(lambda _: self._reading.pop(event_id, None))
-            # Shielded: one caller giving up (a client gone) must not cancel the others'.
-            settings = await asyncio.shield(reading)
+            settings = await self._reading.share(
+                event_id, lambda: self._read_settings(event_id, now)
+            )
         return settings or QueueSettings(event_id=event_id)
 
     async def _read_settings(self, event_id: str, now: datetime) -> QueueSettings | None:

@@ -16,9 +16,10 @@ entries as an anonymous reader.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable, Hashable
+
+from getiickets.domain.usecases.single_flight import SingleFlight
 
 DEFAULT_MAX_AGE = 0.5
 """Seconds an encoded answer is served; its availability is never older than this."""
@@ -38,7 +39,7 @@ class FreshResponses:
         self._max_entries = max_entries
         self._clock = clock
         self._entries: dict[Hashable, tuple[float, bytes]] = {}
-        self._building: dict[Hashable, asyncio.Task[bytes]] = {}
+        self._building: SingleFlight[bytes] = SingleFlight()
         self._generation = 0
 
     async def get(self, key: Hashable, build: Callable[[], Awaitable[bytes]]) -> bytes:
@@ -48,13 +49,9 @@ class FreshResponses:
         entry = self._entries.get(key)
         if entry is not None and now - entry[0] < self._max_age:
             return entry[1]
-        task = self._building.get(key)
-        if task is None:
-            # Timed before the build reads anything, so the age covers the whole answer.
-            task = asyncio.ensure_future(self._build(key, build, now, self._generation))
-            self._building[key] = task
-        # A caller that goes away (its client hung up) must not cancel the others' build.
-        return await asyncio.shield(task)
+        # Timed before the build reads anything, so the age covers the whole answer.
+        generation = self._generation
+        return await self._building.share(key, lambda: self._build(key, build, now, generation))
 
     def peek(self, key: Hashable) -> bytes | None:
         """The body kept for ``key`` if younger than ``max_age``; never builds or waits."""
@@ -66,7 +63,7 @@ class FreshResponses:
     def clear(self) -> None:
         """Forget everything kept, and anything being built now: after a write here."""
         self._entries.clear()
-        self._building.clear()
+        self._building.forget()
         self._generation += 1
 
     async def _build(
@@ -76,11 +73,7 @@ class FreshResponses:
         started: float,
         generation: int,
     ) -> bytes:
-        try:
-            body = await build()
-        finally:
-            if self._building.get(key) is asyncio.current_task():
-                del self._building[key]
+        body = await build()
         if generation == self._generation:
             self._keep(key, started, body)
         return body
