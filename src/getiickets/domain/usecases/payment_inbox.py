@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from getiickets.domain.usecases.refunds import Refunds
     from getiickets.ports.clock import Clock
     from getiickets.ports.payments import PaymentGateway
-    from getiickets.ports.unit_of_work import UnitOfWorkFactory
+    from getiickets.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
 
@@ -201,15 +201,7 @@ class PaymentInbox:
                 await uow.payment_inbox.add(event)
             except DuplicateError:
                 # A refused insert leaves the unit usable (no failed statement).
-                stored = await uow.payment_inbox.get(event.key)
-                if stored is not None and stored.is_processed:
-                    self._known.closed(event.key)
-                if stored is None or stored.is_processed or stored.is_in_flight:
-                    return None
-                stored.redeliver(event.payload, event.received_at)
-                await uow.payment_inbox.save(stored)
-                await uow.commit()
-                return stored
+                return await self._redeliver_in(uow, event)
             await uow.commit()
             return event
 
@@ -220,14 +212,18 @@ class PaymentInbox:
         processed again, now: an early success report must not swallow the real one.
         Returns the row as redelivered."""
         async with self._uow() as uow:
-            stored = await uow.payment_inbox.get(event.key)
-            if stored is not None and stored.is_processed:
-                self._known.closed(event.key)
-            if stored is None or stored.is_processed or stored.is_in_flight:
-                return None
-            stored.redeliver(event.payload, event.received_at)
-            await uow.payment_inbox.save(stored)
-            await uow.commit()
+            return await self._redeliver_in(uow, event)
+
+    async def _redeliver_in(self, uow: UnitOfWork, event: InboxEvent) -> InboxEvent | None:
+        """``_redeliver``'s decision and write, in the caller's unit."""
+        stored = await uow.payment_inbox.get(event.key)
+        if stored is not None and stored.is_processed:
+            self._known.closed(event.key)
+        if stored is None or stored.is_processed or stored.is_in_flight:
+            return None
+        stored.redeliver(event.payload, event.received_at)
+        await uow.payment_inbox.save(stored)
+        await uow.commit()
         return stored
 
     async def _process_charge(self, event: InboxEvent) -> None:
